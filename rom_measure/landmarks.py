@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,7 +179,7 @@ def load_landmarks(path: Path) -> LandmarkSeries:
                 for name in ("time_s", "image", "visibility", "presence", "world", "people")
             }
             meta = json.loads(str(data["meta"]))
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise InputError(f"{path} is not a rom_measure landmark file ({error})") from error
     if header.get("format_version") != _FORMAT_VERSION:
         raise InputError(

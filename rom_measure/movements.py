@@ -228,14 +228,18 @@ def _reference_shape(points: np.ndarray, series: LandmarkSeries) -> np.ndarray:
 
 
 def head_pitch_angle(series: LandmarkSeries, side: str) -> np.ndarray:
-    """Head flexion: rotation of the face landmarks relative to the trunk, side view.
+    """Head flexion: rotation of the face's midline points relative to the trunk, side view.
 
-    The face's rotation is the least-squares 2D rotation of nose, eyes and mouth
-    corners from their configuration at the start of the clip; ears are left out
-    (their landmark barely follows head pitch).
+    The face's rotation is the least-squares 2D rotation of the nose and the midpoints
+    of the inner eyes, eyes, outer eyes and mouth corners from their configuration at
+    the start of the clip. Midpoints lie in the mid-sagittal plane, so perspective
+    does not distort their configuration; ears are left out (their landmark barely
+    follows head pitch).
     """
     xy = _sagittal(series)
-    face = xy[:, list(FACE)]
+    pairs = ((L.LEFT_EYE_INNER, L.RIGHT_EYE_INNER), (L.LEFT_EYE, L.RIGHT_EYE),
+             (L.LEFT_EYE_OUTER, L.RIGHT_EYE_OUTER), (L.MOUTH_LEFT, L.MOUTH_RIGHT))  # fmt: skip
+    face = np.stack([xy[:, L.NOSE], *(_mid(xy, a, b) for a, b in pairs)], axis=1)
     head_ccw = best_fit_rotation_2d(_reference_shape(face, series), face)
     return -(head_ccw - _trunk_tilt_2d(xy, series))
 
@@ -309,8 +313,8 @@ MOVEMENTS: dict[str, Movement] = {
             plane="sagittal", side_meaning=_NECK_SIDE,
             required=_fixed(*FACE, *SHOULDERS), angle=head_pitch_angle,
             definition="Head pitch relative to the trunk: least-squares 2D rotation of the "
-            "nose, eye and mouth landmarks from their start-of-clip configuration, minus the "
-            "tilt of the mid-hip->mid-shoulder line (taken as still when the hips are not "
+            "nose and the eye and mouth midpoints from their start-of-clip configuration, minus "
+            "the tilt of the mid-hip->mid-shoulder line (taken as still when the hips are not "
             "in view).",
             zero_reference="the still, upright head at the start of the clip",
             sign="chin toward the chest is positive",

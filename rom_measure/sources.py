@@ -70,22 +70,32 @@ class VideoFileSource:
             raise InputError(f"cannot read {self.path}: not a video file OpenCV/FFmpeg can decode")
         self.fps_hint = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.declared_frames = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        width = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        rotation = int(self._cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 180
-        self.size = (height, width) if rotation == 90 else (width, height)
         self.decoded_frames = 0
+        # The first frame is read now: it proves the file decodes and gives the
+        # displayed size (after rotation metadata is applied).
+        self._first = self._read()
+        if self._first is None:
+            self._check_complete()
+        height, width = self._first[1].shape[:2]  # type: ignore[index]
+        self.size = (int(width), int(height))
 
-    def __iter__(self) -> Iterator[Frame]:
+    def _read(self) -> tuple[float, np.ndarray] | None:
         import cv2
 
+        ok, bgr = self._cap.read()
+        if not ok or bgr is None:
+            return None
+        return float(self._cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0, bgr
+
+    def __iter__(self) -> Iterator[Frame]:
         last_time = -np.inf
         index = 0
         while True:
-            ok, bgr = self._cap.read()
-            if not ok or bgr is None:
+            item = self._first if self._first is not None else self._read()
+            self._first = None
+            if item is None:
                 break
-            time_s = float(self._cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
+            time_s, bgr = item
             if not time_s > last_time:  # broken or missing timestamps: keep order
                 time_s = last_time + 1.0 / (self.fps_hint or 30.0) if index else 0.0
             last_time = time_s

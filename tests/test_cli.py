@@ -1,0 +1,116 @@
+"""The command line: one clear line for every bad input, no traceback, no partial output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rom_measure.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, pattern: str) -> None:
+    import re
+
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert re.search(pattern, lines[0]), lines[0]
+
+
+def test_missing_video(capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "analyze", str(tmp_path / "x.mp4"), "-m", "hip-flexion",
+                       "-s", "left", "-o", str(tmp_path / "out"))  # fmt: skip
+    assert_one_line_error(code, err, "video not found")
+    assert not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("name", ["not_video", "empty", "truncated"])
+def test_unreadable_videos(capsys, tmp_path: Path, test_videos: dict[str, Path], name: str):
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "analyze", str(test_videos[name]), "-m", "hip-flexion",
+                       "-s", "left", "-o", str(out))  # fmt: skip
+    assert_one_line_error(code, err, "cannot read|truncated|no decodable")
+    assert list(out.iterdir()) == []
+
+
+def test_unknown_movement(capsys, tmp_path: Path, test_videos: dict[str, Path]) -> None:
+    code, _, err = run(capsys, "analyze", str(test_videos["plain"]), "-m", "knee-bend", "-s",
+                       "left")  # fmt: skip
+    assert_one_line_error(code, err, "unknown movement 'knee-bend'")
+
+
+def test_unknown_side_is_rejected_by_the_parser(capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["analyze", "x.mp4", "-m", "hip-flexion", "-s", "up"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'up'" in capsys.readouterr().err
+
+
+def test_unwritable_output_folder(capsys, tmp_path: Path, test_videos: dict[str, Path]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run(capsys, "analyze", str(test_videos["plain"]), "-m", "hip-flexion",
+                       "-s", "left", "-o", str(blocker / "out"))  # fmt: skip
+    assert_one_line_error(code, err, "cannot write to output folder")
+
+
+def test_bad_landmark_file(capsys, tmp_path: Path) -> None:
+    bogus = tmp_path / "landmarks.npz"
+    bogus.write_bytes(b"PK\x03\x04 not really")
+    code, _, err = run(capsys, "analyze", "--landmarks", str(bogus), "-m", "hip-flexion",
+                       "-s", "left")  # fmt: skip
+    assert_one_line_error(code, err, "not a rom_measure landmark file")
+
+
+def test_bad_model_file(capsys, tmp_path: Path, test_videos: dict[str, Path]) -> None:
+    fake = tmp_path / "model.task"
+    fake.write_text("nope")
+    code, _, err = run(capsys, "analyze", str(test_videos["plain"]), "-m", "hip-flexion",
+                       "-s", "left", "--model", str(fake))  # fmt: skip
+    assert_one_line_error(code, err, "not a MediaPipe .task bundle")
+
+
+def test_movements_lists_every_definition(capsys) -> None:
+    from rom_measure import MOVEMENTS
+
+    code, out, _ = run(capsys, "movements")
+    assert code == 0
+    for name in MOVEMENTS:
+        assert name in out
+    assert "sign:" in out and "normal:" in out
+
+
+def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "rom_measure.cli", "analyze",
+                           str(tmp_path / "missing.mp4"), "-m", "hip-flexion", "-s", "left"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"rom-measure: error: video not found: {tmp_path}/missing.mp4"
+
+
+def test_reanalysis_from_saved_landmarks(capsys, tmp_path: Path) -> None:
+    from .stick_figure import ideal_camera, movement_clip
+
+    series, _ = movement_clip("hip-flexion", "left", 50.0, ideal_camera("hip-flexion", "left"))
+    saved = tmp_path / "landmarks.npz"
+    series.save(saved)
+    code, out, _ = run(capsys, "analyze", "--landmarks", str(saved), "-m", "hip-flexion",
+                       "-s", "left", "-o", str(tmp_path / "res"))  # fmt: skip
+    assert code == 0
+    result = json.loads((tmp_path / "res" / "results.json").read_text())
+    assert result["rom_deg"] == pytest.approx(50.0, abs=1.0)
+    assert result["quality"]["verdict"] == "ok"
+    assert "ROM" in out
+    assert sorted(p.name for p in (tmp_path / "res").iterdir()) == [
+        "angles.csv", "angles.png", "landmarks.npz", "results.json"]

@@ -1,0 +1,57 @@
+"""Frame sources: container timestamps, variable frame rate, rotation, bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rom_measure import InputError
+from rom_measure.sources import VideoFileSource, open_source, prefetch
+
+
+def test_timestamps_come_from_the_container(test_videos: dict[str, Path]) -> None:
+    source = VideoFileSource(test_videos["vfr"])
+    times = np.array([f.time_s for f in source])
+    steps = np.diff(times)
+    assert len(times) == 60
+    np.testing.assert_allclose(steps[:29], 1 / 30, atol=1e-3)
+    np.testing.assert_allclose(steps[30:], 1 / 10, atol=1e-3)  # the slow half is really slow
+
+
+def test_rotation_metadata_is_honoured(test_videos: dict[str, Path]) -> None:
+    source = VideoFileSource(test_videos["rotated"])
+    first = next(iter(source))
+    assert source.size == (120, 160)
+    assert first.bgr.shape[:2] == (160, 120)
+
+
+def test_prefetch_keeps_order_and_reraises(test_videos: dict[str, Path]) -> None:
+    frames = list(prefetch(VideoFileSource(test_videos["plain"])))
+    assert [f.index for f in frames] == list(range(60))
+    with pytest.raises(InputError, match="truncated|no decodable|cannot read"):
+        list(prefetch(VideoFileSource(test_videos["truncated"])))
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("not_video", "cannot read"), ("empty", "cannot read|no decodable"),
+     ("truncated", "truncated|cannot read")],
+)  # fmt: skip
+def test_bad_files_give_clear_errors(test_videos: dict[str, Path], name: str, message: str):
+    with pytest.raises(InputError, match=message):
+        list(VideoFileSource(test_videos[name]))
+
+
+def test_missing_file_and_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        VideoFileSource(tmp_path / "nope.mp4")
+    with pytest.raises(InputError, match="not a file"):
+        VideoFileSource(tmp_path)
+
+
+def test_open_source_picks_the_kind(test_videos: dict[str, Path]) -> None:
+    assert isinstance(open_source(test_videos["plain"]), VideoFileSource)
+    with pytest.raises(InputError, match="cannot open camera"):
+        open_source("97")  # no such camera index
