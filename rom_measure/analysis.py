@@ -241,6 +241,14 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _warm_imports() -> None:
+    """Import scipy.signal (about 1 s) in the background while the pose model runs."""
+    import importlib
+    import threading
+
+    threading.Thread(target=importlib.import_module, args=("scipy.signal",), daemon=True).start()
+
+
 def video_landmarks(
     path: str | Path,
     model: str | Path | None = None,
@@ -254,9 +262,10 @@ def video_landmarks(
     """
     from .assets import pose_model_path
     from .pose import MediaPipePose, estimate_landmarks
-    from .sources import VideoFileSource, prefetch
+    from .sources import VideoFileSource, prefetch, with_rgb
 
     source = VideoFileSource(path)
+    _warm_imports()
     own_backend = backend is None
     backend = backend or MediaPipePose(pose_model_path(model))
     try:
@@ -266,7 +275,7 @@ def video_landmarks(
             "declared_fps": round(source.fps_hint, 3),
             "image_size": list(source.size),
         }
-        return estimate_landmarks(prefetch(source), backend, source.size, on_frame,
+        return estimate_landmarks(prefetch(map(with_rgb, source)), backend, source.size, on_frame,
                                   meta={"source": info})  # fmt: skip
     finally:
         source.close()

@@ -178,7 +178,8 @@ def estimate_landmarks(
     missing = 0
     for frame in frames:
         last_ms = _increasing_ms(frame.time_s, last_ms)
-        found = backend.detect(cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB), last_ms)
+        rgb = frame.rgb if frame.rgb is not None else cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
+        found = backend.detect(rgb, last_ms)
         subject = _choose_subject(found, centre, missing)
         missing = 0 if subject is not None else missing + 1
         if subject is not None:

@@ -20,7 +20,15 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["CameraSource", "Frame", "FrameSource", "VideoFileSource", "open_source", "prefetch"]
+__all__ = [
+    "CameraSource",
+    "Frame",
+    "FrameSource",
+    "VideoFileSource",
+    "open_source",
+    "prefetch",
+    "with_rgb",
+]
 
 T = TypeVar("T")
 _TRUNCATION_TOLERANCE = 0.9  # decoded / declared frames below this means a truncated file
@@ -28,11 +36,22 @@ _TRUNCATION_TOLERANCE = 0.9  # decoded / declared frames below this means a trun
 
 @dataclass(frozen=True, eq=False)
 class Frame:
-    """One decoded frame: ``bgr`` (H, W, 3) uint8, its index and time in seconds."""
+    """One decoded frame: ``bgr`` (H, W, 3) uint8, its index and time in seconds.
+
+    ``rgb`` is filled by :func:`with_rgb` (e.g. in the decoding thread) when wanted.
+    """
 
     index: int
     time_s: float
     bgr: np.ndarray
+    rgb: np.ndarray | None = None
+
+
+def with_rgb(frame: Frame) -> Frame:
+    """The same frame with its RGB conversion attached."""
+    import cv2
+
+    return Frame(frame.index, frame.time_s, frame.bgr, cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB))
 
 
 class FrameSource(Protocol):
