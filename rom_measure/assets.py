@@ -191,9 +191,7 @@ def _build_pose_bundle(target: Path) -> None:
             landmark.read_bytes(), "pose_landmarks_detector", mean=0.0, std=255.0
         )
     except Exception as error:  # the schema modules moved or changed in mediapipe
-        raise AssetError(
-            f"could not add metadata to the pose model ({error}); " + _MANUAL_MODEL_HINT
-        ) from error
+        raise AssetError(f"could not add metadata to the pose model ({error})") from error
     with atomic_path(target) as tmp:
         bundle_pose_models(detector, landmarker, str(tmp))
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._version import __version__
-from .errors import RomMeasureError
+from .errors import InputError, RomMeasureError
 
 __all__ = ["main"]
 
@@ -50,30 +50,99 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .analysis import AnalysisSettings, analyze_landmarks, video_landmarks
     from .landmarks import load_landmarks
     from .movements import check_side, get_movement
-    from .outputs import prepare_output_dir, write_outputs
+    from .outputs import analyze_to_folder
 
-    movement = get_movement(args.movement)
-    side = check_side(args.side)
-    out_dir = prepare_output_dir(args.out) if args.out else None
-    if args.landmarks:
-        series = load_landmarks(args.landmarks)
-    elif args.video:
-        series = video_landmarks(args.video, args.model)
-    else:
-        raise RomMeasureError("give a VIDEO or --landmarks FILE")
+    if not (args.video or args.landmarks):
+        raise InputError("give a VIDEO or --landmarks FILE")
     settings = AnalysisSettings(lowpass_hz=args.lowpass_hz)
-    result = analyze_landmarks(series, movement, side, settings)
+    if args.out:
+        result, paths = analyze_to_folder(
+            args.movement,
+            args.side,
+            args.out,
+            video=args.video,
+            landmarks=args.landmarks,
+            model=args.model,
+            settings=settings,
+            annotate=args.annotate,
+        )
+    else:
+        movement, side = get_movement(args.movement), check_side(args.side)
+        series = (
+            load_landmarks(args.landmarks)
+            if args.landmarks
+            else video_landmarks(args.video, args.model)
+        )
+        result, paths = analyze_landmarks(series, movement, side, settings), {}
     print_result(result)
-    if out_dir is not None:
-        paths = write_outputs(result, out_dir)
-        if args.annotate and args.video:
-            from .annotate import write_annotated_video
-
-            paths["video"] = write_annotated_video(
-                result, Path(args.video), out_dir / "annotated.mp4"
-            )
-        print(f"\nwritten to {out_dir}/: " + ", ".join(p.name for p in paths.values()))
+    if paths:
+        print(f"\nwritten to {args.out}/: " + ", ".join(p.name for p in paths.values()))
     return 1 if result.rejected else 0
+
+
+def _is_result(path: Path) -> bool:
+    return path.suffix == ".json" or (path.is_dir() and (path / "results.json").is_file())
+
+
+def _result_for(
+    label: str, target: Path, args: argparse.Namespace, out: Path | None
+) -> dict[str, object]:
+    """A results dict for ``target``: read it, or analyse the video into the visit folder."""
+    from .compare import load_result, visit_clip_dir
+    from .outputs import analyze_to_folder
+
+    if _is_result(target):
+        return load_result(target)
+    if not (args.movement and args.side):
+        raise InputError("--movement and --side are needed to analyse videos")
+    folder = visit_clip_dir(out, label, args.movement, args.side) if out else None
+    if folder is None:
+        from .analysis import analyze_video
+
+        return analyze_video(target, args.movement, args.side, args.model).to_dict()
+    result, _ = analyze_to_folder(args.movement, args.side, folder, video=target,
+                                  model=args.model, annotate=args.annotate)  # fmt: skip
+    return result.to_dict()
+
+
+def print_comparison(c) -> None:
+    """One comparison as a short table."""
+    ci = f"{_fmt(c.ci95_deg[0])} to {_fmt(c.ci95_deg[1])}"
+    rows = [
+        ("movement", f"{c.movement} ({c.side})"),
+        ("pre", f"{_fmt(c.pre_rom_deg)} (mean of {c.pre_repetitions}, best "
+                f"{_fmt(c.pre_best_deg)})"),
+        ("post", f"{_fmt(c.post_rom_deg)} (mean of {c.post_repetitions}, best "
+                 f"{_fmt(c.post_best_deg)})"),
+        ("change", f"{_fmt(c.change_deg)} ({_fmt(c.change_pct, '%')}), 95% CI {ci}"),
+        ("MDC95", f"{_fmt(c.mdc95_deg)} ({c.mdc_basis}; literature: {c.literature_source})"),
+        ("verdict", c.verdict.upper()),
+    ]  # fmt: skip
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
+    for reason in c.reasons:
+        print(f"  {'':<{width}}  - {reason}")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare_results, update_visit_comparisons
+    from .outputs import prepare_output_dir
+
+    out = prepare_output_dir(args.out) if args.out else None
+    pre = _result_for("pre", args.pre, args, out)
+    post = _result_for("post", args.post, args, out)
+    comparison = compare_results(pre, post)
+    print_comparison(comparison)
+    if out is not None:
+        if not (_is_result(args.pre) and _is_result(args.post)):
+            update_visit_comparisons(out)
+        else:
+            from .compare import write_comparisons
+
+            write_comparisons([comparison], out)
+        print(f"\nwritten to {out}/: comparison.json, comparison.csv")
+    return 0
 
 
 def cmd_movements(args: argparse.Namespace) -> int:
@@ -139,6 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="check this .task file instead of the cached one")
     p.add_argument("--body", action="store_true", help="also fetch the synthetic body")
     p.set_defaults(func=cmd_models)
+    p = sub.add_parser("compare", help="compare a pre and a post clip (or their results.json)")
+    p.add_argument("pre", type=Path, help="video, results.json or an analysis folder")
+    p.add_argument("post", type=Path, help="video, results.json or an analysis folder")
+    p.add_argument("--movement", "-m", help="needed when PRE/POST are videos")
+    p.add_argument("--side", "-s", choices=["left", "right"])
+    p.add_argument("--out", "-o", type=Path, help="visit folder (pre/, post/, comparison.*)")
+    p.add_argument("--model", help="pose landmarker .task file")
+    p.add_argument("--no-annotate", dest="annotate", action="store_false")
+    p.set_defaults(func=cmd_compare)
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser

@@ -14,10 +14,16 @@ from pathlib import Path
 import numpy as np
 
 from ._fileio import atomic_path, atomic_write_json, atomic_write_text
-from .analysis import Result
+from .analysis import AnalysisSettings, Result, analyze_landmarks, video_landmarks
 from .errors import InputError
 
-__all__ = ["prepare_output_dir", "write_angles_csv", "write_outputs", "write_plot"]
+__all__ = [
+    "analyze_to_folder",
+    "prepare_output_dir",
+    "write_angles_csv",
+    "write_outputs",
+    "write_plot",
+]
 
 
 def prepare_output_dir(out_dir: Path) -> Path:
@@ -94,3 +100,38 @@ def write_outputs(result: Result, out_dir: Path) -> dict[str, Path]:
     write_plot(result, paths["plot"])
     atomic_write_json(paths["results"], result.to_dict())  # last: marks the set complete
     return paths
+
+
+def analyze_to_folder(
+    movement: str,
+    side: str,
+    out_dir: Path,
+    video: Path | None = None,
+    landmarks: Path | None = None,
+    model: str | Path | None = None,
+    settings: AnalysisSettings | None = None,
+    annotate: bool = True,
+) -> tuple[Result, dict[str, Path]]:
+    """Analyse a video (or saved landmarks) and write every output into ``out_dir``.
+
+    The folder is checked for writing before the (slow) pose model runs.
+    """
+    from .landmarks import load_landmarks
+    from .movements import check_side, get_movement
+
+    move = get_movement(movement)
+    side = check_side(side)
+    out_dir = prepare_output_dir(out_dir)
+    if landmarks is not None:
+        series = load_landmarks(landmarks)
+    elif video is not None:
+        series = video_landmarks(video, model)
+    else:
+        raise InputError("give a video or a landmarks file to analyse")
+    result = analyze_landmarks(series, move, side, settings)
+    paths = write_outputs(result, out_dir)
+    if annotate and video is not None:
+        from .annotate import write_annotated_video
+
+        paths["video"] = write_annotated_video(result, Path(video), out_dir / "annotated.mp4")
+    return result, paths

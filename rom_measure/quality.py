@@ -64,6 +64,7 @@ class ViewEstimate:
     off_plane_deg: float  # camera axis vs the ideal for the movement's view
     facing: str  # side views: "image-left"/"image-right"; front views: "front"/"back"
     near_side: str | None  # side views: the side of the body toward the camera
+    subject_height_frac: float = math.nan  # median landmark extent / image height (distance)
 
 
 def _mediolateral(series: LandmarkSeries) -> np.ndarray:
@@ -80,6 +81,7 @@ def estimate_view(series: LandmarkSeries, movement: Movement) -> ViewEstimate:
     The subject's left-right axis should point at the camera for a side view and lie
     across the image for a front view; the angle is a median over the detected frames.
     """
+    extent = _subject_height_frac(series)
     ml = _mediolateral(series)
     norm = np.linalg.norm(ml, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -90,9 +92,18 @@ def estimate_view(series: LandmarkSeries, movement: Movement) -> ViewEstimate:
         facing = facing_sign(series)
         # Upright and facing image right, the subject's right side is toward the camera.
         return ViewEstimate(off, "image-right" if facing > 0 else "image-left",
-                            "right" if facing > 0 else "left")  # fmt: skip
+                            "right" if facing > 0 else "left", extent)  # fmt: skip
     off = math.degrees(math.asin(share)) if math.isfinite(share) else math.nan
-    return ViewEstimate(off, "front" if left_at_plus_x_sign(series) > 0 else "back", None)
+    facing = "front" if left_at_plus_x_sign(series) > 0 else "back"
+    return ViewEstimate(off, facing, None, extent)
+
+
+def _subject_height_frac(series: LandmarkSeries) -> float:
+    """How tall the subject's landmarks stand in the image (a proxy for distance)."""
+    y = series.image[series.detected, :, 1]
+    if y.size == 0:
+        return math.nan
+    return float(np.median(np.nanmax(y, axis=1) - np.nanmin(y, axis=1)))
 
 
 def check_frames(series: LandmarkSeries) -> list[Finding]:
