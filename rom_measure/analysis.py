@@ -24,6 +24,7 @@ from .quality import (
     check_landmarks,
     check_movement,
     check_people,
+    check_trunk_turn,
     check_view,
     estimate_view,
     verdict,
@@ -103,6 +104,7 @@ def result_to_dict(result: Result) -> dict[str, Any]:
             "side_meaning": m.side_meaning, "units": "degrees",
         },
         "rom_deg": num(rom.rom_deg),
+        "rom_uncalibrated_deg": num(rom.rom_deg / m.calibration_gain),
         "rom_mean_deg": num(rom.rom_mean_deg),
         "rom_sd_deg": num(rom.rom_sd_deg),
         "neutral_deg": num(rom.neutral.angle_deg),
@@ -168,7 +170,11 @@ def analyze_landmarks(
                                     f"the model swapped the legs in {swapped.mean():.0%} of the "
                                     "frames; they were put back by motion continuity"))  # fmt: skip
 
-    raw = np.asarray(move.angles(series, side), dtype=np.float64)
+    raw = np.asarray(move.angles(series, side), dtype=np.float64) * move.calibration_gain
+    steps.append(signal.ProcessingStep("calibration", {
+        "gain": move.calibration_gain,
+        "source": "fitted against rendered ground truth (rom-measure validate)",
+    }))  # fmt: skip
     seen = _gate(series, move, side)
     status[series.detected & ~seen] = "low_visibility"
     steps.append(signal.ProcessingStep("visibility_gate", {"min_visibility": VISIBLE},
@@ -218,6 +224,7 @@ def analyze_landmarks(
     findings += check_people(series)
     findings += check_landmarks(series, move.required(side))
     findings += check_view(view, move, side)
+    findings += check_trunk_turn(series, move)
     findings += check_movement(rom.max_excursion_deg, rom.min_excursion_deg, move,
                                MIN_EXCURSION_DEG)  # fmt: skip
     if not rom.neutral.from_still_start and move.zero == "neutral":

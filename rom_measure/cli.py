@@ -145,6 +145,37 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    rows = run_demo(args.out, args.cases, annotate=args.annotate, report=args.report)
+    return 0 if all(r["verdict"] != "rejected" for r in rows) else 1
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .outputs import prepare_output_dir
+    from .validate import format_summary, run_validation, suite, summarize, write_validation
+
+    out = prepare_output_dir(args.out)
+    cases = suite(quick=args.quick)
+    print(f"validating {len(cases)} rendered cases (rendered once, then cached) ...")
+
+    def progress(row: dict) -> None:
+        measured = row["measured_rom_deg"]
+        shown = "—" if measured is None else f"{measured:.1f}°"
+        print(f"  {row['movement']:<21} {row['side']:<5} peak {row['peak_deg']:>4.0f}° "
+              f"off {row['off_plane_deg']:>2.0f}° at {row['distance_m']:.1f} m: true "
+              f"{row['true_rom_deg']:.1f}°, measured {shown} [{row['verdict']}] {row['flags']}",
+              flush=True)  # fmt: skip
+
+    rows = run_validation(cases, workers=args.workers, progress=progress)
+    paths = write_validation(rows, out)
+    print()
+    print(format_summary(summarize(rows)))
+    print(f"written: {paths['cases']}, {paths['summary']}")
+    return 0
+
+
 def cmd_movements(args: argparse.Namespace) -> int:
     from .movements import MOVEMENTS
 
@@ -217,6 +248,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="pose landmarker .task file")
     p.add_argument("--no-annotate", dest="annotate", action="store_false")
     p.set_defaults(func=cmd_compare)
+    from .report import register as _register_report
+
+    _register_report(sub)
+    p = sub.add_parser("demo", help="render and analyse a synthetic pre/post visit (offline)")
+    p.add_argument("--out", "-o", type=Path, default=Path("rom-measure-demo"))
+    p.add_argument("--cases", type=Path, help="demo manifest (default: the packaged one)")
+    p.add_argument("--no-annotate", dest="annotate", action="store_false")
+    p.add_argument("--no-report", dest="report", action="store_false")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("validate", help="accuracy against rendered ground truth")
+    p.add_argument("--quick", action="store_true", help="20 cases instead of 240")
+    p.add_argument("--out", "-o", type=Path, default=Path("rom-measure-validation"))
+    p.add_argument("--workers", type=int, default=1, help="parallel processes")
+    p.set_defaults(func=cmd_validate)
+    from .record import register as _register_record
+
+    _register_record(sub)
+    from .batch import register as register_batch  # issue 6: the batch command
+
+    register_batch(sub)
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser

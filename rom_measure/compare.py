@@ -135,20 +135,28 @@ def _not_comparable(pre: dict[str, Any], post: dict[str, Any]) -> list[str]:
     return reasons
 
 
+def _random_uncertainty(result: dict[str, Any]) -> float:
+    """A result's random (repeatability) uncertainty: its noise and neutral components.
+
+    The method's systematic error is left out: it is the same before and after when
+    the clips are filmed alike, which the comparability checks make sure of.
+    """
+    parts = result.get("uncertainty_components_deg") or {}
+    return math.hypot(parts.get("peak_noise_deg") or 0.0, parts.get("neutral_deg") or 0.0)
+
+
 def _tool_mdc(pre_reps: np.ndarray, post_reps: np.ndarray, pre: dict, post: dict) -> float:
     """Tool MDC95 = 1.96 x sqrt(2) x SEM.
 
-    SEM is the larger of the pooled within-clip SD of the repetitions and the RMS
-    of the two results' own uncertainties (so one repetition per clip still works).
+    SEM is the larger of the pooled within-clip SD of the repetitions and the RMS of
+    the two results' random uncertainties (so one repetition per clip still works).
     """
     groups = [r for r in (pre_reps, post_reps) if r.size >= 2]
     pooled = 0.0
     if groups:
         dof = sum(r.size - 1 for r in groups)
         pooled = math.sqrt(sum(((r - r.mean()) ** 2).sum() for r in groups) / dof)
-    rms = math.sqrt(
-        0.5 * ((pre.get("uncertainty_deg") or 0.0) ** 2 + (post.get("uncertainty_deg") or 0.0) ** 2)
-    )
+    rms = math.sqrt(0.5 * (_random_uncertainty(pre) ** 2 + _random_uncertainty(post) ** 2))
     return MDC_FACTOR * max(pooled, rms)
 
 
@@ -172,9 +180,7 @@ def _ci95(
         )
         half = float(stats.t.ppf(0.975, dof)) * se if se > 0 else 0.0
     else:
-        half = 1.96 * math.hypot(
-            pre.get("uncertainty_deg") or 0.0, post.get("uncertainty_deg") or 0.0
-        )
+        half = 1.96 * math.hypot(_random_uncertainty(pre), _random_uncertainty(post))
     return (float(change - half), float(change + half))
 
 
@@ -259,8 +265,8 @@ def write_comparisons(
         "schema_version": COMPARISON_SCHEMA_VERSION,
         "tool": {"name": "rom_measure", "version": __version__},
         "visit": visit or {},
-        "mdc_rule": "change counts when |change| > max(literature MDC95, "
-        "tool MDC95); tool MDC95 = 1.96 x sqrt(2) x max(pooled repetition SD, RMS uncertainty)",
+        "mdc_rule": "change counts when |change| > max(literature MDC95, tool MDC95); tool "
+        "MDC95 = 1.96 x sqrt(2) x max(pooled repetition SD, RMS random uncertainty)",
         "comparisons": rows,
     }
     paths = {"json": out_dir / "comparison.json", "csv": out_dir / "comparison.csv"}

@@ -5,8 +5,8 @@ landmarks with OpenCV's ``solvePnP`` (pinhole camera, focal length = the longer 
 side, i.e. a ~53 deg field of view). Why not MediaPipe's world landmarks for the head:
 their depth is a learned guess with little face detail, whereas the 2D face landmarks
 are what the model localises best; yaw relative to the still start cancels most of the
-template's and the focal length's error. The trunk's yaw, which needs depth, comes
-from the world landmarks of the shoulders.
+template's and the focal length's error. The trunk's yaw is estimated from the
+shoulder width in the image (unsigned), only to flag trunk rotation.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from .landmarks import Landmark as L
 from .landmarks import LandmarkSeries
 
-__all__ = ["HEAD_TEMPLATE_MM", "head_yaw_deg", "trunk_yaw_deg"]
+__all__ = ["HEAD_TEMPLATE_MM", "head_yaw_deg", "trunk_turn_deg"]
 
 # Generic head, millimetres; x = subject's left, y = up, z = forward; origin between
 # the ear canals. Rounded anthropometric averages (inter-pupillary ~64 mm, bitragion
@@ -81,13 +81,14 @@ def head_yaw_deg(series: LandmarkSeries) -> np.ndarray:
     return yaw
 
 
-def trunk_yaw_deg(series: LandmarkSeries) -> np.ndarray:
-    """(T,) yaw of the shoulder line from the metric world landmarks, same convention.
+def trunk_turn_deg(series: LandmarkSeries, reference_s: float = 1.0) -> np.ndarray:
+    """(T,) unsigned trunk yaw from the shoulder width against the first ``reference_s``.
 
-    MediaPipe's world frame has x right, y down and z away from the camera; a subject
-    facing the camera has the left shoulder at +x.
+    A front view sees the shoulders at full width; turning by t shrinks it by cos t.
     """
-    left = series.world[:, L.LEFT_SHOULDER]
-    right = series.world[:, L.RIGHT_SHOULDER]
-    line = left.astype(np.float64) - right
-    return np.degrees(np.arctan2(line[:, 2], line[:, 0]))
+    xy = series.pixels()
+    width = np.linalg.norm(xy[:, L.LEFT_SHOULDER] - xy[:, L.RIGHT_SHOULDER], axis=-1)
+    start = series.time_s <= series.time_s[0] + reference_s
+    reference = np.nanmedian(width[start]) if np.isfinite(width[start]).any() else np.nan
+    with np.errstate(invalid="ignore"):
+        return np.degrees(np.arccos(np.clip(width / reference, 0.0, 1.0)))

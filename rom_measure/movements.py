@@ -87,7 +87,8 @@ class Movement:
     zero: Literal["neutral", "absolute"] = "neutral"
     rigid_segments: Callable[[str], tuple[tuple[L, L], ...]] = lambda side: ()
     lowpass_hz: float = 5.0
-    method_error_deg: float = 3.0  # measured against synthetic ground truth (validate)
+    method_error_deg: float = 3.0  # RMS error against rendered ground truth (validate)
+    calibration_gain: float = 1.0  # ROM scale fitted against rendered ground truth (validate)
 
     def angles(self, series: LandmarkSeries, side: str) -> np.ndarray:
         """(T,) movement angle in degrees, NaN where it is undefined."""
@@ -267,13 +268,16 @@ def _unit2(v: np.ndarray) -> np.ndarray:
 
 
 def head_yaw_angle(series: LandmarkSeries, side: str) -> np.ndarray:
-    """Neck rotation: head yaw from a 3D face fit, minus trunk yaw, front view.
+    """Neck rotation: head yaw from a 3D face fit, front view (trunk assumed still).
 
-    See :mod:`rom_measure.headpose` for the face template and the solvePnP fit.
+    See :mod:`rom_measure.headpose` for the face template and the solvePnP fit. The
+    trunk's yaw is not subtracted: MediaPipe's metric landmarks turn the shoulders
+    with the head (25 deg of false trunk yaw at 60 deg of head yaw on rendered
+    subjects), so trunk rotation is checked from the shoulder width instead.
     """
-    from .headpose import head_yaw_deg, trunk_yaw_deg
+    from .headpose import head_yaw_deg
 
-    yaw = head_yaw_deg(series) - trunk_yaw_deg(series)
+    yaw = head_yaw_deg(series)
     return yaw if side == "left" else -yaw
 
 
@@ -354,8 +358,8 @@ MOVEMENTS: dict[str, Movement] = {
             required=_fixed(L.NOSE, L.LEFT_EYE, L.RIGHT_EYE, *EARS, *SHOULDERS),
             angle=head_yaw_angle,
             definition="Head yaw: 3D orientation of a generic head template fitted to the "
-            "nose, eye, ear and mouth landmarks (OpenCV solvePnP), minus the yaw of the "
-            "shoulder line from MediaPipe's metric world landmarks.",
+            "nose, eye, ear and mouth landmarks (OpenCV solvePnP). The trunk is assumed "
+            "still; a turn of the shoulders (their width in the image) is flagged.",
             zero_reference="the head's yaw at the still start of the clip",
             sign="chin toward the named shoulder is positive",
             normal=(NormalRange(0, 60, "AAOS 60", "AAOS as quoted by goniometer.io"),),

@@ -242,3 +242,23 @@ def check_movement(max_excursion_deg: float, min_excursion_deg: float, movement:
                         "the largest movement goes the opposite way to the one named; check "
                         "--movement and --side")]  # fmt: skip
     return []
+
+
+TRUNK_TURN_WARN_DEG = 20.0
+
+
+def check_trunk_turn(series: LandmarkSeries, movement: Movement) -> list[Finding]:
+    """Neck rotation assumes a still trunk: flag shoulders that turned with the head."""
+    if movement.name != "neck-rotation":
+        return []
+    from .headpose import trunk_turn_deg
+
+    turn = trunk_turn_deg(series)
+    if not np.isfinite(turn).any():
+        return []
+    peak = float(np.nanpercentile(turn, 95))
+    if peak <= TRUNK_TURN_WARN_DEG:
+        return []
+    return [Finding("trunk_turned", "warning",
+                    f"the shoulders turned by about {peak:.0f} deg: the rotation measured "
+                    "includes trunk movement")]  # fmt: skip

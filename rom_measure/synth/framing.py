@@ -1,0 +1,83 @@
+"""Default camera placement for each movement.
+
+Sagittal movements are filmed from the side of the measured limb (the camera on the
+subject's left for ``side='left'``), frontal movements from the front. Hip and ankle
+clips frame the whole body from waist height; neck clips frame head and shoulders
+from head height. ``off_plane_deg`` turns the camera about the vertical axis away
+from that ideal view (positive = counter-clockwise seen from above, i.e. toward the
+subject's front for a left-side view).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .camera import Camera
+from .movements import PLANES, check_movement, region
+
+__all__ = ["default_camera", "ideal_yaw_deg"]
+
+# (camera height, vertical window bottom..top, horizontal window half-width), metres
+_WINDOWS = {
+    "hip": (0.95, (-0.04, 1.84), 0.75),
+    "ankle": (0.95, (-0.04, 1.84), 0.75),
+    "neck": (1.50, (1.08, 1.82), 0.42),
+}
+_FILL = 0.92
+
+
+def ideal_yaw_deg(movement: str, side: str | None) -> float:
+    """Camera yaw with the movement's plane facing the camera."""
+    s = check_movement(movement, side)
+    if PLANES[movement] == "frontal":
+        return 0.0
+    return 90.0 if s == "l" else -90.0
+
+
+def default_camera(
+    movement: str,
+    side: str | None,
+    width_px: int = 1280,
+    height_px: int = 720,
+    distance_m: float = 2.5,
+    off_plane_deg: float = 0.0,
+    height_m: float | None = None,
+    fov_deg: float | None = None,
+) -> Camera:
+    """Camera for a movement.
+
+    Args:
+        movement: movement name.
+        side: measured side / direction.
+        width_px: image width.
+        height_px: image height.
+        distance_m: horizontal distance to the subject.
+        off_plane_deg: rotation about the vertical away from the ideal view.
+        height_m: camera height; default waist height (hip, ankle) or head height (neck).
+        fov_deg: horizontal field of view; default None = focal length chosen so that
+            the region of interest fills the frame at any distance. Give e.g. 66 (a
+            phone's main camera) to let the subject shrink with distance.
+
+    Returns:
+        The camera, aimed at the centre of the framing window.
+    """
+    cam_h, (bottom, top), half_w = _WINDOWS[region(movement)]
+    if height_m is not None:
+        cam_h = height_m
+    centre = 0.5 * (bottom + top)
+    pitch = math.degrees(math.atan2(cam_h - centre, distance_m))
+    if fov_deg is None:
+        f_v = _FILL * height_px * distance_m / (top - bottom)
+        f_h = _FILL * width_px * distance_m / (2.0 * half_w)
+        focal = min(f_v, f_h)
+    else:
+        focal = 0.5 * width_px / math.tan(math.radians(fov_deg) / 2.0)
+    return Camera(
+        yaw_deg=ideal_yaw_deg(movement, side) + off_plane_deg,
+        pitch_deg=pitch,
+        height_m=cam_h,
+        distance_m=distance_m,
+        focal_px=focal,
+        width_px=width_px,
+        height_px=height_px,
+    )
