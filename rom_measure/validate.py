@@ -30,10 +30,11 @@ FAR_FOV_DEG = 50.0
 RENDER = {
     "width_px": 640,
     "height_px": 360,
-    "fps": 30.0,
-    "still_s": 0.7,
-    "ramp_s": 0.8,
-    "hold_s": 0.4,
+    "fps": 24.0,
+    "still_s": 0.6,
+    "ramp_s": 0.6,
+    "hold_s": 0.3,
+    "supersample": 1,
 }
 PEAKS_DEG = {
     "hip-flexion": (90.0, 50.0),

@@ -126,3 +126,22 @@ def test_unknown_movement_and_side_are_clear_errors() -> None:
     series, _ = movement_clip("hip-flexion", "left", 30.0, ideal_camera("hip-flexion", "left"))
     with pytest.raises(InputError, match="unknown side"):
         analyze_landmarks(series, "hip-flexion", "up")
+
+
+def test_trunk_turning_with_the_head_is_flagged() -> None:
+    """Neck rotation assumes a still trunk: shoulders turning 30 deg are reported."""
+    from .stick_figure import rotate_about, rotation
+
+    poses = []
+    for turn in [0.0] * 40 + list(np.linspace(0, 30, 20)) + [30.0] * 15:
+        p = posed("neck-rotation", "left", 2 * turn)
+        rotate_about(p, list(range(23)), np.array([0.0, 0.95, 0.0]), rotation("y", turn))
+        poses.append(p)
+    result = analyze_landmarks(series_of(poses, Camera(0.0)), "neck-rotation", "left")
+    assert "trunk_turned" in {f.code for f in result.quality.findings}
+
+
+def test_still_trunk_is_not_flagged() -> None:
+    series, _ = movement_clip("neck-rotation", "left", 60.0, ideal_camera("neck-rotation", "left"))
+    result = analyze_landmarks(series, "neck-rotation", "left")
+    assert "trunk_turned" not in {f.code for f in result.quality.findings}
