@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -241,14 +240,6 @@ def analyze_landmarks(
                   dict(source or series.meta.get("source", {})))  # fmt: skip
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _warm_imports() -> None:
     """Import scipy.signal (about 1 s) in the background while the pose model runs."""
     import importlib
@@ -268,7 +259,7 @@ def video_landmarks(
     A fresh MediaPipe landmarker is made per clip (about 0.1 s once the model file
     is cached), since its VIDEO mode tracks state between frames of one clip.
     """
-    from .assets import pose_model_path
+    from .assets import pose_model_path, sha256_of
     from .pose import MediaPipePose, estimate_landmarks
     from .sources import VideoFileSource, prefetch, with_rgb
 
@@ -279,7 +270,7 @@ def video_landmarks(
     try:
         info = {
             "path": str(Path(path)),
-            "sha256": file_sha256(Path(path)),
+            "sha256": sha256_of(Path(path)),
             "declared_fps": round(source.fps_hint, 3),
             "image_size": list(source.size),
         }
