@@ -48,10 +48,19 @@ def _point(xy: np.ndarray, index: int) -> tuple[int, int] | None:
     return (int(np.rint(p[0])), int(np.rint(p[1]))) if np.isfinite(p).all() else None
 
 
-def draw_overlay(image: np.ndarray, result: Result, frame: int, scale: float) -> np.ndarray:
-    """Draw the overlay of ``frame`` on ``image`` (BGR, already resized by ``scale``)."""
+def draw_overlay(
+    image: np.ndarray, result: Result, frame: int, scale: float, blur_faces: bool = False
+) -> np.ndarray:
+    """Draw the overlay of ``frame`` on ``image`` (BGR, already resized by ``scale``).
+
+    With ``blur_faces`` the subject's face is blurred first (see :mod:`rom_measure.blur`).
+    """
     import cv2
 
+    if blur_faces:
+        from .blur import blur_face, face_points
+
+        image[...] = blur_face(image, face_points(result.series.pixels(), frame) * scale)
     xy = result.series.pixels()[frame] * scale
     thick = max(1, round(image.shape[0] / 360))
     for a, b in SKELETON:
@@ -115,8 +124,13 @@ def _output_size(size: tuple[int, int]) -> tuple[tuple[int, int], float]:
     return even, scale
 
 
-def write_annotated_video(result: Result, video: Path, target: Path) -> Path:
-    """Re-decode ``video`` and write the annotated H.264 MP4 to ``target`` (atomically)."""
+def write_annotated_video(
+    result: Result, video: Path, target: Path, blur_faces: bool = False
+) -> Path:
+    """Re-decode ``video`` and write the annotated H.264 MP4 to ``target`` (atomically).
+
+    With ``blur_faces`` the subject's face is blurred in every frame.
+    """
     import cv2
     import imageio_ffmpeg
 
@@ -135,7 +149,7 @@ def write_annotated_video(result: Result, video: Path, target: Path) -> Path:
                 if frame.index >= result.series.frames:
                     break
                 image = cv2.resize(frame.bgr, (width, height), interpolation=cv2.INTER_AREA)
-                draw_overlay(image, result, frame.index, scale)
+                draw_overlay(image, result, frame.index, scale, blur_faces)
                 writer.send(np.ascontiguousarray(image[:, :, ::-1]))
         finally:
             writer.close()
