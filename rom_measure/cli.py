@@ -154,7 +154,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from .outputs import prepare_output_dir
-    from .validate import format_summary, run_validation, suite, summarize, write_validation
+    from .validate import (
+        fit_calibration,
+        format_summary,
+        run_validation,
+        suite,
+        summarize,
+        write_validation,
+    )
 
     out = prepare_output_dir(args.out)
     cases = suite(quick=args.quick)
@@ -172,6 +179,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     paths = write_validation(rows, out)
     print()
     print(format_summary(summarize(rows)))
+    print("calibration (ROM gain fitted on the ideal-view cases; applied gain in brackets):")
+    for movement, fit in fit_calibration(rows).items():
+        print(
+            f"  {movement:<21} {fit['gain']:.3f} [{fit['applied_gain']:.3f}]  residual RMS "
+            f"{fit['residual_rms_deg']:.1f}°"
+        )
     print(f"written: {paths['cases']}, {paths['summary']}")
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -111,10 +112,12 @@ def analyze_to_folder(
     model: str | Path | None = None,
     settings: AnalysisSettings | None = None,
     annotate: bool = True,
+    on_frame: Callable[..., None] | None = None,
 ) -> tuple[Result, dict[str, Path]]:
     """Analyse a video (or saved landmarks) and write every output into ``out_dir``.
 
-    The folder is checked for writing before the (slow) pose model runs.
+    The folder is checked for writing before the (slow) pose model runs;
+    ``on_frame`` is passed to :func:`video_landmarks` (e.g. for progress).
     """
     from .landmarks import load_landmarks
     from .movements import check_side, get_movement
@@ -125,7 +128,7 @@ def analyze_to_folder(
     if landmarks is not None:
         series = load_landmarks(landmarks)
     elif video is not None:
-        series = video_landmarks(video, model)
+        series = video_landmarks(video, model, on_frame)
     else:
         raise InputError("give a video or a landmarks file to analyse")
     result = analyze_landmarks(series, move, side, settings)

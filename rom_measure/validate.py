@@ -22,7 +22,14 @@ import numpy as np
 
 from ._fileio import atomic_write_text
 
-__all__ = ["ValidationCase", "run_validation", "suite", "summarize", "write_validation"]
+__all__ = [
+    "ValidationCase",
+    "fit_calibration",
+    "run_validation",
+    "suite",
+    "summarize",
+    "write_validation",
+]
 
 ACCURATE_DEG = 5.0
 NEAR_M, FAR_M = 2.5, 5.0
@@ -173,6 +180,36 @@ def summarize(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return table
+
+
+def fit_calibration(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per movement: the ROM gain that best fits the ideal-view cases, and the error left.
+
+    The gain is a least-squares fit through the origin of true against measured ROM on
+    the cases filmed perpendicular to the movement plane (near and far), measured
+    with the gains currently applied; ``residual_rms_deg`` is the RMS error over the
+    cases within 15 deg of that view after applying the fitted gain.
+    """
+    from .movements import get_movement
+
+    fits = {}
+    rows = [r for r in rows if r["measured_rom_deg"] is not None]
+    for movement in dict.fromkeys(r["movement"] for r in rows):
+        applied = get_movement(movement).calibration_gain
+        ideal = [r for r in rows if r["movement"] == movement and r["off_plane_deg"] == 0]
+        near_ideal = [r for r in rows if r["movement"] == movement and r["off_plane_deg"] <= 15]
+        if not ideal:
+            continue
+        measured = np.array([r["measured_rom_deg"] / applied for r in ideal])
+        true = np.array([r["true_rom_deg"] for r in ideal])
+        gain = float(true @ measured / (measured @ measured))
+        errors = [gain * r["measured_rom_deg"] / applied - r["true_rom_deg"] for r in near_ideal]
+        fits[movement] = {
+            "gain": round(gain, 3),
+            "applied_gain": applied,
+            "residual_rms_deg": round(float(np.sqrt(np.mean(np.square(errors)))), 2),
+        }
+    return fits
 
 
 def _stat(function: Callable[[np.ndarray], float], values: np.ndarray) -> float | None:

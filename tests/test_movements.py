@@ -81,7 +81,7 @@ def test_neck_flexion_subtracts_trunk_lean() -> None:
 @pytest.mark.parametrize("name", ["hip-flexion", "neck-rotation", "ankle-dorsiflexion"])
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_pipeline_recovers_rom_and_repetitions(name: str, side: str) -> None:
-    series, truth = movement_clip(name, side, 40.0, ideal_camera(name, side), reps=2)
+    series, _ = movement_clip(name, side, 40.0, ideal_camera(name, side), reps=2)
     result = analyze_landmarks(series, name, side)
     assert result.quality.verdict == "ok", result.quality.reasons
     assert result.rom_deg == pytest.approx(40.0, abs=1.0)

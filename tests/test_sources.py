@@ -30,7 +30,7 @@ def test_rotation_metadata_is_honoured(test_videos: dict[str, Path]) -> None:
 def test_prefetch_keeps_order_and_reraises(test_videos: dict[str, Path]) -> None:
     frames = list(prefetch(VideoFileSource(test_videos["plain"])))
     assert [f.index for f in frames] == list(range(60))
-    with pytest.raises(InputError, match="truncated|no decodable|cannot read"):
+    with pytest.raises(InputError, match=r"truncated|no decodable|cannot read"):
         list(prefetch(VideoFileSource(test_videos["truncated"])))
 
 

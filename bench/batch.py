@@ -1,0 +1,130 @@
+"""Batch throughput: clips/min and frames/s for 1, 2 and N workers against the bare loop.
+
+    python bench/batch.py [CLIP ...] [--copies K] [--workers 1 2 4] [--annotate] [--dask]
+
+Runs, each in a fresh interpreter and in the same session: (a) the bare MediaPipe
+loop of bench/pipeline.py over every clip in turn (one process), and (b)
+``rom_measure.batch.run_batch`` on a manifest of the same clips (each listed K times
+under different subjects) with 1, 2 and N (= cores) local workers, into a fresh
+output folder (no annotated videos or reports unless asked: the bare loop writes
+nothing either). Prints wall time, clips/min, frames/s, speed relative to the bare
+loop, the peak RSS of the largest worker process and of the batch process itself.
+``--dask`` adds a run on a local Dask cluster of N workers (time only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data" / "pose2sim_single"
+DEFAULT_CLIPS = [SHARED / f"cam0{i}.mp4" for i in range(1, 5)]
+
+
+def bare(clips: list[str]) -> dict[str, float]:
+    """The bare PoseLandmarker loop over every clip, one after the other."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import pipeline
+
+    frames, seconds = 0, 0.0
+    for clip in clips:
+        run = pipeline.bare_loop(clip)
+        frames += run["frames"]
+        seconds += run["seconds"]
+    return {"clips": len(clips), "frames": frames, "seconds": seconds}
+
+
+def batch(manifest: str, out: str, workers: int, annotate: bool, dask: bool) -> dict[str, float]:
+    """One batch run; frames are summed from the clips' results."""
+    from rom_measure.batch import BatchOptions, LineProgress, run_batch
+    from rom_measure.batch_inputs import read_manifest
+
+    inputs = read_manifest(Path(manifest), allow_roots=[Path("/")])
+    options = BatchOptions(workers=None if dask else workers, annotate=annotate, reports=False,
+                           dask_local=workers if dask else None)  # fmt: skip
+    with open(os.devnull, "w") as quiet:
+        start = time.perf_counter()
+        report = run_batch(inputs, Path(out), options, LineProgress(quiet))
+        seconds = time.perf_counter() - start
+    statuses = {s: report.count(s) for s in ("done", "rejected", "failed", "skipped")}
+    return {"clips": len(report.outcomes), "frames": sum(o.frames or 0 for o in report.outcomes),
+            "seconds": seconds, **statuses}  # fmt: skip
+
+
+def child(kind: str, *args: object) -> dict[str, float]:
+    """Run ``kind`` in a fresh interpreter; add its own and its largest child's peak RSS."""
+    code = (f"import json, resource, sys; sys.path.insert(0, {str(REPO / 'bench')!r}); "
+            f"import batch as b; r = b.{kind}(*json.loads(sys.argv[1])); "
+            "r['rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
+            "r['worker_rss_mb'] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024; "
+            "print(json.dumps(r))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(list(args))],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("clips", nargs="*", type=Path, default=DEFAULT_CLIPS)
+    parser.add_argument("--copies", type=int, default=2, help="times each clip is listed")
+    parser.add_argument("--workers", type=int, nargs="+", help="default: 1, 2 and cores")
+    parser.add_argument("--annotate", action="store_true", help="also write annotated videos")
+    parser.add_argument("--dask", action="store_true", help="add a local Dask cluster run")
+    args = parser.parse_args()
+    from rom_measure.assets import pose_model_path
+    from rom_measure.batch import default_workers
+
+    pose_model_path()  # provision before timing
+    cores = default_workers()
+    workers = args.workers or sorted({1, 2, cores})
+    clips = [str(c.resolve()) for c in args.clips]
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest = Path(tmp) / "manifest.csv"
+        combos = [(label, movement, side) for movement in ("hip-flexion", "hip-abduction")
+                  for side in ("right", "left") for label in ("pre", "post")]  # fmt: skip
+        rows = [f"S{k:02d},v1,{','.join(combos[i % len(combos)])},{clip}"
+                for k in range(args.copies) for i, clip in enumerate(clips)]  # fmt: skip
+        manifest.write_text("subject,visit,label,movement,side,path\n" + "\n".join(rows) + "\n")
+        print(f"{len(rows)} clips ({len(clips)} clips x{args.copies}); {cores} cores; "
+              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        results = [("bare loop, 1 process", child("bare", clips * args.copies))]
+        for n in workers:
+            out = Path(tmp) / f"out{n}"
+            results.append(
+                (
+                    f"batch, {n} worker{'s' * (n > 1)}",
+                    child("batch", str(manifest), str(out), n, args.annotate, False),
+                )
+            )
+        if args.dask:
+            out = Path(tmp) / "out-dask"
+            results.append(
+                (
+                    f"batch, Dask local {cores}",
+                    child("batch", str(manifest), str(out), cores, args.annotate, True),
+                )
+            )
+    base_fps = results[0][1]["frames"] / results[0][1]["seconds"]
+    print(
+        f"{'run':<22} {'wall s':>7} {'clips/min':>9} {'frames/s':>9} {'vs bare':>8} "
+        f"{'worker MB':>10} {'main MB':>8}"
+    )
+    for name, r in results:
+        fps = r["frames"] / r["seconds"]
+        worker = "—" if name.startswith(("bare", "batch, Dask")) else f"{r['worker_rss_mb']:.0f}"
+        print(
+            f"{name:<22} {r['seconds']:7.1f} {60 * r['clips'] / r['seconds']:9.1f} {fps:9.1f} "
+            f"{fps / base_fps:8.2f} {worker:>10} {r['rss_mb']:8.0f}"
+        )
+    print(f"load average now {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
