@@ -34,7 +34,6 @@ import argparse
 import contextlib
 import csv
 import datetime as dt
-import hashlib
 import html
 import io
 import json
@@ -53,6 +52,7 @@ from urllib.parse import quote
 from ._fileio import atomic_write_json, atomic_write_text
 from ._version import __version__
 from .analysis import AnalysisSettings
+from .assets import sha256_of
 from .batch_inputs import FILENAME_PATTERN, BatchInputs, ClipJob, collect_inputs
 from .errors import InputError, RomMeasureError
 
@@ -292,14 +292,6 @@ def _frame_reporter(task: ClipTask) -> Callable[..., None] | None:
     return on_frame
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _checked_model(task: ClipTask) -> Path:
     """This worker's pose model; it must be the file the batch was started with."""
     from .assets import pose_model_path
@@ -308,7 +300,7 @@ def _checked_model(task: ClipTask) -> Path:
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in _ProcessState.models:
-        _ProcessState.models[key] = _sha256(path)
+        _ProcessState.models[key] = sha256_of(path)
     if _ProcessState.models[key] != task.model_sha256:
         raise InputError(f"the pose model on this worker ({path}) differs from the batch's "
                          f"(sha256 {_ProcessState.models[key][:12]}... vs "
@@ -323,7 +315,7 @@ def read_state(out_dir: Path, identity: dict[str, Any]) -> dict[str, Any] | None
         state = json.loads((out_dir / STATE_FILE).read_text(encoding="utf-8"))
         if state.get("schema") != STATE_SCHEMA or state.get("identity") != identity:
             return None
-        if _sha256(out_dir / "results.json") != state["results_sha256"]:
+        if sha256_of(out_dir / "results.json") != state["results_sha256"]:
             return None
         for name, size in state["outputs"].items():
             if (out_dir / name).stat().st_size != size:
@@ -352,7 +344,7 @@ def _write_state(task: ClipTask, paths: dict[str, Path], seconds: float) -> Clip
         "schema": STATE_SCHEMA,
         "schema_version": STATE_SCHEMA_VERSION,
         "identity": task.identity(results["source"]["sha256"]),  # the content analysed
-        "results_sha256": _sha256(paths["results"]),
+        "results_sha256": sha256_of(paths["results"]),
         "outputs": {p.name: p.stat().st_size for p in paths.values()},
         "clip": {**asdict(task.job), "path": str(task.job.path)},
         "verdict": quality["verdict"],
@@ -379,7 +371,7 @@ def _analyse_or_reuse(task: ClipTask, start: float) -> ClipOutcome:
 
     out_dir = Path(task.out_dir)
     try:
-        input_sha = _sha256(task.job.path)
+        input_sha = sha256_of(task.job.path)
     except OSError as error:
         raise InputError(f"cannot read {task.job.path}: {error.strerror}") from None
     state = read_state(out_dir, task.identity(input_sha))
@@ -987,7 +979,7 @@ def _tasks(
     from .assets import pose_model_path
 
     model = pose_model_path(options.model)  # provisioned once, before any worker starts
-    model_sha = _sha256(model)
+    model_sha = sha256_of(model)
     settings = asdict(options.settings)
     return [ClipTask(i, job, job.out_dir(out), options.model, model_sha, settings,
                      options.annotate, threads, report_frames=frames)
