@@ -6,7 +6,7 @@ import argparse
 import logging
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from ._version import __version__
@@ -261,9 +261,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="pose landmarker .task file")
     p.add_argument("--no-annotate", dest="annotate", action="store_false")
     p.set_defaults(func=cmd_compare)
-    from .report import register as _register_report
-
-    _register_report(sub)
     p = sub.add_parser("demo", help="render and analyse a synthetic pre/post visit (offline)")
     p.add_argument("--out", "-o", type=Path, default=Path("rom-measure-demo"))
     p.add_argument("--cases", type=Path, help="demo manifest (default: the packaged one)")
@@ -275,18 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", type=Path, default=Path("rom-measure-validation"))
     p.add_argument("--workers", type=int, default=1, help="parallel processes")
     p.set_defaults(func=cmd_validate)
-    from .record import register as _register_record
+    # Commands whose thin CLI part lives beside their logic.
+    from . import batch, record, report
 
-    _register_record(sub)
-    from .batch import register as register_batch  # issue 6: the batch command
-
-    register_batch(sub)
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    for module in (report, record, batch):
+        module.register(sub)
     return parser
-
-
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
