@@ -220,12 +220,18 @@ def _trunk_tilt_2d(xy: np.ndarray, series: LandmarkSeries) -> np.ndarray:
 
 
 def _reference_shape(points: np.ndarray, series: LandmarkSeries) -> np.ndarray:
-    """Median face configuration over the first second (the still start), centred."""
-    start = series.time_s <= series.time_s[0] + 1.0
-    ref = np.nanmedian(points[start], axis=0)
-    if not np.isfinite(ref).all():
-        ref = np.nanmedian(points, axis=0)
-    return ref - np.nanmean(ref, axis=0)
+    """Median face configuration over the first second (the still start), centred.
+
+    Falls back to the whole clip when the face is unseen at the start; a face never
+    seen gives NaN (and so NaN angles), without numpy's all-NaN warnings.
+    """
+    seen = np.isfinite(points).all(axis=(1, 2))
+    start = seen & (series.time_s <= series.time_s[0] + 1.0)
+    frames = start if start.any() else seen
+    if not frames.any():
+        return np.full(points.shape[1:], np.nan)
+    ref = np.median(points[frames], axis=0)
+    return ref - ref.mean(axis=0)
 
 
 def head_pitch_angle(series: LandmarkSeries, side: str) -> np.ndarray:
