@@ -19,10 +19,12 @@ from .quality import (
     Finding,
     Quality,
     ViewEstimate,
+    check_discarded,
     check_frames,
     check_landmarks,
     check_movement,
     check_people,
+    check_subject_size,
     check_trunk_turn,
     check_view,
     estimate_view,
@@ -45,6 +47,7 @@ class AnalysisSettings:
     segment_tolerance: float = 0.25
     lowpass_hz: float | None = None  # None: the movement's own cut-off
     repair_leg_swaps: bool = True
+    calibrate: bool = True  # apply the movement's gain measured against ground truth
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +66,12 @@ class Result:
     series: LandmarkSeries
     processing: tuple[signal.ProcessingStep, ...]
     source: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def calibration_gain(self) -> float:
+        """The ROM gain that was applied (1.0 when calibration was off)."""
+        step = next((p for p in self.processing if p.name == "calibration"), None)
+        return float(step.params["gain"]) if step else 1.0
 
     @property
     def rejected(self) -> bool:
@@ -103,7 +112,7 @@ def result_to_dict(result: Result) -> dict[str, Any]:
             "side_meaning": m.side_meaning, "units": "degrees",
         },
         "rom_deg": num(rom.rom_deg),
-        "rom_uncalibrated_deg": num(rom.rom_deg / m.calibration_gain),
+        "rom_uncalibrated_deg": num(rom.rom_deg / result.calibration_gain),
         "rom_mean_deg": num(rom.rom_mean_deg),
         "rom_sd_deg": num(rom.rom_sd_deg),
         "neutral_deg": num(rom.neutral.angle_deg),
@@ -169,10 +178,10 @@ def analyze_landmarks(
                                     f"the model swapped the legs in {swapped.mean():.0%} of the "
                                     "frames; they were put back by motion continuity"))  # fmt: skip
 
-    raw = np.asarray(move.angles(series, side), dtype=np.float64) * move.calibration_gain
+    gain = move.calibration_gain if settings.calibrate else 1.0
+    raw = np.asarray(move.angles(series, side), dtype=np.float64) * gain
     steps.append(signal.ProcessingStep("calibration", {
-        "gain": move.calibration_gain,
-        "source": "fitted against rendered ground truth (rom-measure validate)",
+        "gain": gain, "source": "fitted against rendered ground truth (rom-measure validate)",
     }))  # fmt: skip
     seen = _gate(series, move, side)
     status[series.detected & ~seen] = "low_visibility"
@@ -224,6 +233,10 @@ def analyze_landmarks(
     findings += check_landmarks(series, move.required(side))
     findings += check_view(view, move, side)
     findings += check_trunk_turn(series, move)
+    findings += check_subject_size(series, move, side)
+    if rom.repetitions:
+        findings += check_discarded(status, series.time_s, rom.neutral.end_s,
+                                    rom.repetitions[-1].end_s)  # fmt: skip
     findings += check_movement(rom.max_excursion_deg, rom.min_excursion_deg, move,
                                MIN_EXCURSION_DEG)  # fmt: skip
     if not rom.neutral.from_still_start and move.zero == "neutral":

@@ -54,7 +54,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     if not (args.video or args.landmarks):
         raise InputError("give a VIDEO or --landmarks FILE")
-    settings = AnalysisSettings(lowpass_hz=args.lowpass_hz)
+    settings = AnalysisSettings(lowpass_hz=args.lowpass_hz, calibrate=args.calibrate)
     if args.out:
         result, paths = analyze_to_folder(
             args.movement,
@@ -230,6 +230,12 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--landmarks", type=Path, help="re-analyse a saved landmarks.npz (no model)")
     p.add_argument("--model", help="pose landmarker .task file (default: cached full model)")
     p.add_argument("--lowpass-hz", type=float, default=None, help="low-pass cut-off override")
+    p.add_argument(
+        "--no-calibration",
+        dest="calibrate",
+        action="store_false",
+        help="report the model's raw ROM, without the gain measured on ground truth",
+    )
     p.add_argument("--no-annotate", dest="annotate", action="store_false",
                    help="do not write the annotated video")  # fmt: skip
     p.set_defaults(func=cmd_analyze)

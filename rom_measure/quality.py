@@ -262,3 +262,54 @@ def check_trunk_turn(series: LandmarkSeries, movement: Movement) -> list[Finding
     return [Finding("trunk_turned", "warning",
                     f"the shoulders turned by about {peak:.0f} deg: the rotation measured "
                     "includes trunk movement")]  # fmt: skip
+
+
+MIN_FACE_PX = 15.0  # eye-midpoint to mouth-midpoint
+MIN_LIMB_PX = 60.0  # thigh or shank
+DISCARDED_WARN = 0.2
+
+
+def _median_length(xy: np.ndarray, a: L, b: L) -> float:
+    length = np.linalg.norm(xy[:, a] - xy[:, b], axis=-1)
+    return float(np.nanmedian(length)) if np.isfinite(length).any() else math.nan
+
+
+def check_subject_size(series: LandmarkSeries, movement: Movement, side: str) -> list[Finding]:
+    """Flag a body region too small in the picture to measure reliably.
+
+    Rendered ground truth shows errors growing sharply below these sizes (the head of
+    a whole-body shot at 5 m in a 640x360 frame, or a shank of about 50 px).
+    """
+    xy = series.pixels()
+    if movement.region == "neck":
+        eyes = 0.5 * (xy[:, L.LEFT_EYE] + xy[:, L.RIGHT_EYE])
+        mouth = 0.5 * (xy[:, L.MOUTH_LEFT] + xy[:, L.MOUTH_RIGHT])
+        size = np.linalg.norm(eyes - mouth, axis=-1)
+        face = float(np.nanmedian(size)) if np.isfinite(size).any() else math.nan
+        if math.isfinite(face) and face < MIN_FACE_PX:
+            return [Finding("small_subject", "warning",
+                            f"the face is small in the picture ({face:.0f} px from eyes to "
+                            "mouth): film closer, zoom in or use a higher resolution")]  # fmt: skip
+        return []
+    limb = min(_median_length(xy, L.of(side, "hip"), L.of(side, "knee")),
+               _median_length(xy, L.of(side, "knee"), L.of(side, "ankle")))  # fmt: skip
+    if math.isfinite(limb) and limb < MIN_LIMB_PX:
+        return [Finding("small_subject", "warning",
+                        f"the leg is small in the picture ({limb:.0f} px per segment): film "
+                        "closer, zoom in or use a higher resolution")]  # fmt: skip
+    return []
+
+
+def check_discarded(status: np.ndarray, time_s: np.ndarray, start_s: float,
+                    end_s: float) -> list[Finding]:  # fmt: skip
+    """Flag unstable landmarks: many frames of the movement itself thrown away."""
+    during = (time_s > start_s) & (time_s <= end_s)
+    if not during.any():
+        return []
+    dropped = np.isin(status[during], ("outlier", "segment_length", "low_visibility"))
+    share = float(dropped.mean())
+    if share <= DISCARDED_WARN:
+        return []
+    return [Finding("unstable_landmarks", "warning",
+                    f"the landmarks were unstable during the movement: {share:.0%} of its "
+                    "frames were discarded")]  # fmt: skip

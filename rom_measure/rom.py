@@ -102,8 +102,8 @@ def _repetitions(
     dt = float(np.median(np.diff(time_s))) if time_s.size > 1 else 1.0
     peaks, _ = find_peaks(
         np.where(finite, excursion, np.nanmin(excursion)),
-        prominence=max(MIN_EXCURSION_DEG, 0.3 * top),
-        distance=max(1, round(0.6 / dt)),
+        prominence=max(MIN_EXCURSION_DEG, 0.5 * top),
+        distance=max(1, round(0.8 / dt)),
     )
     # A clip that ends at its peak (hold not released) still has one repetition.
     if peaks.size == 0:

@@ -106,11 +106,15 @@ def test_reanalysis_from_saved_landmarks(capsys, tmp_path: Path) -> None:
     saved = tmp_path / "landmarks.npz"
     series.save(saved)
     code, out, _ = run(capsys, "analyze", "--landmarks", str(saved), "-m", "hip-flexion",
-                       "-s", "left", "-o", str(tmp_path / "res"))  # fmt: skip
+                       "-s", "left", "-o", str(tmp_path / "res"), "--no-calibration")  # fmt: skip
     assert code == 0
     result = json.loads((tmp_path / "res" / "results.json").read_text())
     assert result["rom_deg"] == pytest.approx(50.0, abs=1.0)
     assert result["quality"]["verdict"] == "ok"
     assert "ROM" in out
     assert sorted(p.name for p in (tmp_path / "res").iterdir()) == [
-        "angles.csv", "angles.png", "landmarks.npz", "results.json"]
+        "angles.csv",
+        "angles.png",
+        "landmarks.npz",
+        "results.json",
+    ]

@@ -5,12 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rom_measure import MOVEMENTS, InputError, get_movement
-from rom_measure.analysis import analyze_landmarks
+from rom_measure import MOVEMENTS, InputError, LandmarkSeries, Result, get_movement
+from rom_measure.analysis import AnalysisSettings
+from rom_measure.analysis import analyze_landmarks as _analyze
 
 from .stick_figure import Camera, ideal_camera, movement_clip, posed, series_of
 
 TOLERANCE_DEG = 0.5
+EXACT = AnalysisSettings(calibrate=False)  # stick-figure landmarks need no model calibration
+
+
+def analyze_landmarks(series: LandmarkSeries, movement: str, side: str) -> Result:
+    return _analyze(series, movement, side, EXACT)
+
+
 ANGLES = {
     "hip-flexion": [-20, 10, 45, 90, 120],
     "hip-extension": [-30, 5, 15, 30],

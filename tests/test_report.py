@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rom_measure.analysis import AnalysisSettings
 from rom_measure.blur import blur_face, face_box, face_points
 from rom_measure.cli import main
 from rom_measure.compare import load_result, visit_clip_dir
@@ -33,6 +34,9 @@ INFO = {"patient": "P-017", "clinician": "AB", "date": "2026-11-25",
         "notes": "Stiff neck <b>after</b> work & sport"}  # fmt: skip
 
 
+EXACT = AnalysisSettings(calibrate=False)  # stick-figure landmarks: exact angles
+
+
 def _analyse(visit: Path, label: str, movement: str, side: str, peak: float, reps: int,
              off_plane: float = 0.0) -> None:  # fmt: skip
     series, _ = movement_clip(movement, side, peak, ideal_camera(movement, side, off_plane),
@@ -40,7 +44,7 @@ def _analyse(visit: Path, label: str, movement: str, side: str, peak: float, rep
     landmarks = visit.parent / f"{visit.name}-{label}-{movement}.npz"
     series.save(landmarks)
     analyze_to_folder(movement, side, visit_clip_dir(visit, label, movement, side),
-                      landmarks=landmarks)  # fmt: skip
+                      landmarks=landmarks, settings=EXACT)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
