@@ -221,7 +221,7 @@ def analyze_landmarks(
     filtered, used_cutoff = signal.lowpass_zero_phase(series.time_s, filled, cutoff)
     steps.append(
         signal.ProcessingStep(
-            "butterworth_zero_phase", {"order": 4, "cutoff_hz": round(used_cutoff, 3)}
+            "butterworth_zero_phase", {"order": 4, "cutoff_hz": _number(used_cutoff, 3)}
         )
     )
 

@@ -86,8 +86,11 @@ def load_result(path: str | Path) -> dict[str, Any]:
         raise InputError(f"results file not found: {path}") from None
     except (OSError, ValueError) as error:
         raise InputError(f"cannot read {path}: {error}") from error
-    if data.get("schema") != "rom_measure.result":
+    if not isinstance(data, dict) or data.get("schema") != "rom_measure.result":
         raise InputError(f"{path} is not a rom_measure results.json")
+    missing = [k for k in ("movement", "side", "quality", "repetitions") if k not in data]
+    if missing:
+        raise InputError(f"{path} lacks {', '.join(missing)}: not a complete results.json")
     return data
 
 
@@ -98,8 +101,16 @@ def _reps(result: dict[str, Any]) -> np.ndarray:
     )
 
 
+def _gain(result: dict[str, Any]) -> float | None:
+    step = next((p for p in result.get("processing", []) if p.get("step") == "calibration"), None)
+    return step["params"].get("gain") if step else None
+
+
 def _not_comparable(pre: dict[str, Any], post: dict[str, Any]) -> list[str]:
     reasons = []
+    if _gain(pre) != _gain(post):
+        reasons.append(f"the clips were analysed with different calibration gains "
+                       f"({_gain(pre)} vs {_gain(post)})")  # fmt: skip
     view_pre, view_post = pre.get("view", {}), post.get("view", {})
     off_pre, off_post = view_pre.get("off_plane_deg"), view_post.get("off_plane_deg")
     if (

@@ -66,7 +66,7 @@ def write_plot(result: Result, path: Path) -> None:
     if math.isfinite(rom.neutral.angle_deg):
         axes.axhline(rom.neutral.angle_deg, color="tab:green", lw=1, ls="--", label="neutral")
         axes.axvspan(rom.neutral.start_s, rom.neutral.end_s, color="tab:green", alpha=0.08)
-    for rep in rom.repetitions:
+    for rep in [] if result.rejected else rom.repetitions:  # a rejected result has no ROM
         axes.plot([rep.peak_s], [rep.peak_deg], "v", color="tab:red", ms=7)
         axes.annotate(f"{rep.rom_deg:.1f}°", (rep.peak_s, rep.peak_deg), textcoords="offset points",
                       xytext=(0, 6), ha="center", fontsize=8)  # fmt: skip

@@ -306,7 +306,8 @@ def check_discarded(status: np.ndarray, time_s: np.ndarray, start_s: float,
     during = (time_s > start_s) & (time_s <= end_s)
     if not during.any():
         return []
-    dropped = np.isin(status[during], ("outlier", "segment_length", "low_visibility"))
+    dropped = np.isin(status[during], ("outlier", "segment_length", "low_visibility",
+                                       "not_detected"))  # fmt: skip
     share = float(dropped.mean())
     if share <= DISCARDED_WARN:
         return []

@@ -95,19 +95,18 @@ def _repetitions(
     finite = np.isfinite(excursion)
     if not finite.any():
         return ()
-    filled = np.where(finite, excursion, -np.inf)
     top = float(np.nanmax(excursion))
     if top < MIN_EXCURSION_DEG:
         return ()
     dt = float(np.median(np.diff(time_s))) if time_s.size > 1 else 1.0
+    floor = float(np.nanmin(excursion))
+    # Padded with the floor at both ends, so that a clip ending (or starting) at a peak
+    # still counts that repetition; find_peaks never reports a peak at the edge.
+    padded = np.concatenate([[floor], np.where(finite, excursion, floor), [floor]])
     peaks, _ = find_peaks(
-        np.where(finite, excursion, np.nanmin(excursion)),
-        prominence=max(MIN_EXCURSION_DEG, 0.5 * top),
-        distance=max(1, round(0.8 / dt)),
+        padded, prominence=max(MIN_EXCURSION_DEG, 0.5 * top), distance=max(1, round(0.8 / dt))
     )
-    # A clip that ends at its peak (hold not released) still has one repetition.
-    if peaks.size == 0:
-        peaks = np.array([int(np.argmax(filled))])
+    peaks = np.clip(peaks - 1, 0, excursion.size - 1)
     peaks = peaks[excursion[peaks] >= MIN_EXCURSION_DEG]
     reps = []
     troughs = [int(a + np.nanargmin(excursion[a:b])) for a, b in itertools.pairwise(peaks)]

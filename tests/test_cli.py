@@ -118,3 +118,19 @@ def test_reanalysis_from_saved_landmarks(capsys, tmp_path: Path) -> None:
         "landmarks.npz",
         "results.json",
     ]
+
+
+def test_one_frame_clip_is_rejected_cleanly(capsys, tmp_path: Path) -> None:
+    from .stick_figure import ideal_camera, movement_clip
+
+    series, _ = movement_clip("hip-flexion", "left", 50.0, ideal_camera("hip-flexion", "left"))
+    fields = ("time_s", "image", "visibility", "presence", "world", "people")
+    one = series.replace(**{k: getattr(series, k)[:1] for k in fields})
+    saved = tmp_path / "one.npz"
+    one.save(saved)
+    code, _, err = run(capsys, "analyze", "--landmarks", str(saved), "-m", "hip-flexion",
+                       "-s", "left", "-o", str(tmp_path / "res"))  # fmt: skip
+    assert code == 1 and "Traceback" not in err
+    saved_result = json.loads((tmp_path / "res" / "results.json").read_text())
+    assert saved_result["quality"]["verdict"] == "rejected"
+    assert saved_result["rom_deg"] is None

@@ -153,3 +153,11 @@ def test_still_trunk_is_not_flagged() -> None:
     series, _ = movement_clip("neck-rotation", "left", 60.0, ideal_camera("neck-rotation", "left"))
     result = analyze_landmarks(series, "neck-rotation", "left")
     assert "trunk_turned" not in {f.code for f in result.quality.findings}
+
+
+def test_a_peak_lost_to_undetected_frames_is_flagged() -> None:
+    series, truth = movement_clip("hip-flexion", "left", 60.0, ideal_camera("hip-flexion", "left"))
+    image = series.image.copy()
+    image[truth > 35.0] = np.nan  # the person is not found around the peak
+    result = analyze_landmarks(series.replace(image=image), "hip-flexion", "left")
+    assert "unstable_landmarks" in {f.code for f in result.quality.findings}

@@ -54,8 +54,21 @@ def test_outputs_and_reanalysis_match(cam01, tmp_path: Path) -> None:
     result = analyze_landmarks(cam01, "hip-flexion", "right")
     paths = write_outputs(result, tmp_path)
     saved = json.loads(paths["results"].read_text())
-    for key in ("movement", "side", "rom_deg", "neutral_deg", "peak_deg", "repetitions",
-                "uncertainty_deg", "quality", "fps", "frames", "frames_used", "model", "tool"):
+    for key in (
+        "movement",
+        "side",
+        "rom_deg",
+        "neutral_deg",
+        "peak_deg",
+        "repetitions",
+        "uncertainty_deg",
+        "quality",
+        "fps",
+        "frames",
+        "frames_used",
+        "model",
+        "tool",
+    ):
         assert key in saved, key  # fmt: skip
     assert saved["schema_version"] == "1.0"
     assert saved["fps"] == pytest.approx(60.0, abs=0.01)

@@ -69,3 +69,13 @@ def test_absolute_zero_reports_the_peak_itself() -> None:
     t, y = trajectory(4.0, [40.0])
     rom = estimate_rom(t, y, y, 5.0, 2.0, absolute_zero=True)
     assert rom.rom_deg == pytest.approx(40.0)
+
+
+def test_a_repetition_held_to_the_end_of_the_clip_counts() -> None:
+    t, y = trajectory(0.0, [30.0])
+    ramp = 50.0 * (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, 30)))
+    y = np.concatenate([y, ramp, np.full(20, 50.0)])
+    t = np.arange(y.size) / 30.0
+    rom = estimate_rom(t, y, y, 5.0, 2.0)
+    assert [round(r.rom_deg) for r in rom.repetitions] == [30, 50]
+    assert rom.rom_deg == pytest.approx(50.0)
