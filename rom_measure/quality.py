@@ -95,7 +95,26 @@ def estimate_view(series: LandmarkSeries, movement: Movement) -> ViewEstimate:
                             "right" if facing > 0 else "left", extent)  # fmt: skip
     off = math.degrees(math.asin(share)) if math.isfinite(share) else math.nan
     facing = "front" if left_at_plus_x_sign(series) > 0 else "back"
-    return ViewEstimate(off, facing, None, extent)
+    if movement.region == "neck" and facing == "front":
+        off = np.nanmax([off, _head_yaw_at_start(series)])
+    return ViewEstimate(float(off), facing, None, extent)
+
+
+def _head_yaw_at_start(series: LandmarkSeries) -> float:
+    """|Head yaw| to the camera over the still start (first second), from the face fit.
+
+    Neck angles in a front view are measured on the head, so its yaw to the camera is
+    the view error that matters; the shoulders' world landmarks read only about half
+    of it on rendered subjects (they turn with the head).
+    """
+    from .headpose import head_yaw_deg
+
+    start = series.time_s <= series.time_s[0] + 1.0
+    yaw = head_yaw_deg(series.replace(**{k: getattr(series, k)[start] for k in _SERIES_ARRAYS}))
+    return float(abs(np.nanmedian(yaw))) if np.isfinite(yaw).any() else math.nan
+
+
+_SERIES_ARRAYS = ("time_s", "image", "visibility", "presence", "world", "people")
 
 
 def _subject_height_frac(series: LandmarkSeries) -> float:

@@ -161,3 +161,11 @@ def test_a_peak_lost_to_undetected_frames_is_flagged() -> None:
     image[truth > 35.0] = np.nan  # the person is not found around the peak
     result = analyze_landmarks(series.replace(image=image), "hip-flexion", "left")
     assert "unstable_landmarks" in {f.code for f in result.quality.findings}
+
+
+def test_neck_front_view_off_the_face_is_flagged() -> None:
+    """A front-view neck clip with the camera 30 deg to the side reads oblique."""
+    series, _ = movement_clip("neck-lateral-flexion", "left", 30.0, Camera(yaw_deg=30.0))
+    result = analyze_landmarks(series, "neck-lateral-flexion", "left")
+    assert result.view.off_plane_deg == pytest.approx(30.0, abs=3.0)
+    assert "oblique_view" in {f.code for f in result.quality.findings}
