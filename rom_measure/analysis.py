@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from .quality import (
     verdict,
 )
 from .rom import MIN_EXCURSION_DEG, RomEstimate, estimate_rom
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SCHEMA_VERSION", "AnalysisSettings", "Result", "analyze_landmarks", "analyze_video"]
 
@@ -287,12 +290,28 @@ def video_landmarks(
             "declared_fps": round(source.fps_hint, 3),
             "image_size": list(source.size),
         }
-        return estimate_landmarks(prefetch(map(with_rgb, source)), backend, source.size, on_frame,
-                                  meta={"source": info})  # fmt: skip
+        series = estimate_landmarks(prefetch(map(with_rgb, source)), backend, source.size,
+                                    on_frame, meta={"source": info})  # fmt: skip
     finally:
         source.close()
         if own_backend:
             backend.close()
+    return _with_capture_times(series, Path(path))
+
+
+def _with_capture_times(series: LandmarkSeries, video: Path) -> LandmarkSeries:
+    """Use the exact capture times saved beside a recorded clip, when they fit it."""
+    from .sources import read_timestamps, timestamps_path
+
+    times = read_timestamps(video)
+    if times is None:
+        return series
+    if times.shape != series.time_s.shape or not np.all(np.diff(times) > 0):
+        log.warning("%s does not match the clip's %d frames; container times used",
+                    timestamps_path(video), series.frames)  # fmt: skip
+        return series
+    meta = {**series.meta, "time_base": f"capture times from {timestamps_path(video).name}"}
+    return series.replace(time_s=times, meta=meta)
 
 
 def analyze_video(

@@ -96,7 +96,8 @@ def estimate_view(series: LandmarkSeries, movement: Movement) -> ViewEstimate:
     off = math.degrees(math.asin(share)) if math.isfinite(share) else math.nan
     facing = "front" if left_at_plus_x_sign(series) > 0 else "back"
     if movement.region == "neck" and facing == "front":
-        off = np.nanmax([off, _head_yaw_at_start(series)])
+        head = _head_yaw_at_start(series)
+        off = head if not math.isfinite(off) else max(off, head) if math.isfinite(head) else off
     return ViewEstimate(float(off), facing, None, extent)
 
 

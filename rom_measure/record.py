@@ -44,6 +44,7 @@ import numpy as np
 from ._fileio import atomic_write_json, atomic_write_text
 from ._version import __version__
 from .errors import InputError
+from .sources import timestamps_path
 
 __all__ = [
     "PROTOCOLS",
@@ -635,17 +636,6 @@ def _timestamps_csv(times: list[float]) -> str:
     return buffer.getvalue()
 
 
-def timestamps_path(clip: Path) -> Path:
-    """``clip.mp4`` -> ``clip.timestamps.csv`` beside it."""
-    return Path(clip).with_name(f"{Path(clip).stem}.timestamps.csv")
-
-
-def read_timestamps(clip: Path) -> np.ndarray:
-    """The capture times saved beside ``clip`` (seconds from its first frame)."""
-    with open(timestamps_path(clip), encoding="utf-8") as handle:
-        return np.array([float(row["time_s"]) for row in csv.DictReader(handle)])
-
-
 # -- the session --------------------------------------------------------------------------
 
 
@@ -1076,33 +1066,14 @@ def analyse_clip(
 ) -> Any:
     """Analyse a recorded clip into its folder, timed by its saved capture timestamps.
 
-    The pose model runs on the clip; the landmark times are replaced by the exact
-    capture times from ``clip.timestamps.csv`` (when present and complete), then
-    :func:`rom_measure.outputs.analyze_to_folder` writes every output.
+    :func:`rom_measure.analysis.video_landmarks` reads ``clip.timestamps.csv`` beside
+    the clip (exact capture times), so a later ``rom-measure analyze`` agrees too.
     """
-    from .analysis import video_landmarks
     from .outputs import analyze_to_folder
 
     clip = Path(clip)
-    series = video_landmarks(clip, model, on_frame=on_frame)
-    if timestamps_path(clip).is_file():
-        times = read_timestamps(clip)
-        if times.shape == series.time_s.shape and np.all(np.diff(times) > 0):
-            meta = {**series.meta, "time_base": f"capture times from {timestamps_path(clip).name}"}
-            series = series.replace(time_s=times, meta=meta)
-        else:
-            log.warning(
-                "%s does not match the clip's %d frames; container times used",
-                timestamps_path(clip),
-                series.frames,
-            )
-    landmarks = clip.with_name(".capture-landmarks.npz")
-    try:
-        series.save(landmarks)
-        result, _ = analyze_to_folder(movement, side, clip.parent, video=clip, landmarks=landmarks,
-                                      model=model, annotate=annotate)  # fmt: skip
-    finally:
-        landmarks.unlink(missing_ok=True)
+    result, _ = analyze_to_folder(movement, side, clip.parent, video=clip, model=model,
+                                  annotate=annotate, on_frame=on_frame)  # fmt: skip
     return result
 
 

@@ -181,6 +181,25 @@ def open_source(target: str | int | Path) -> FrameSource:
     return VideoFileSource(target)
 
 
+def timestamps_path(clip: Path) -> Path:
+    """``clip.mp4`` -> ``clip.timestamps.csv``: exact capture times saved by ``record``."""
+    return Path(clip).with_name(f"{Path(clip).stem}.timestamps.csv")
+
+
+def read_timestamps(clip: Path) -> np.ndarray | None:
+    """The capture times saved beside ``clip`` (seconds), or None when there are none."""
+    import csv
+
+    sidecar = timestamps_path(clip)
+    if not sidecar.is_file():
+        return None
+    try:
+        with open(sidecar, encoding="utf-8") as handle:
+            return np.array([float(row["time_s"]) for row in csv.DictReader(handle)])
+    except (OSError, KeyError, ValueError) as error:
+        raise InputError(f"cannot read the capture times in {sidecar}: {error}") from error
+
+
 _END = object()
 
 

@@ -55,3 +55,24 @@ def test_open_source_picks_the_kind(test_videos: dict[str, Path]) -> None:
     assert isinstance(open_source(test_videos["plain"]), VideoFileSource)
     with pytest.raises(InputError, match="cannot open camera"):
         open_source("97")  # no such camera index
+
+
+def test_capture_times_saved_beside_a_clip_are_used(
+    test_videos: dict[str, Path], tmp_path: Path, pose_model: Path
+) -> None:
+    """A recorded clip's exact capture times (record's sidecar) win over the container's."""
+    import shutil
+
+    from rom_measure.analysis import video_landmarks
+    from rom_measure.sources import timestamps_path
+
+    clip = tmp_path / "clip.mp4"
+    shutil.copy(test_videos["plain"], clip)
+    times = np.cumsum(np.r_[0.0, np.full(59, 0.05)])  # 20 fps, though the file says 30
+    rows = "".join(f"{i},{t:.6f}\n" for i, t in enumerate(times))
+    timestamps_path(clip).write_text("frame,time_s\n" + rows)
+    series = video_landmarks(clip, pose_model)
+    np.testing.assert_allclose(series.time_s, times)
+    assert "capture times" in series.meta["time_base"]
+    timestamps_path(clip).write_text("frame,time_s\n0,0.0\n1,0.05\n")  # does not fit: ignored
+    np.testing.assert_allclose(np.diff(video_landmarks(clip, pose_model).time_s), 1 / 30, atol=1e-3)
