@@ -314,6 +314,23 @@ def _with_capture_times(series: LandmarkSeries, video: Path) -> LandmarkSeries:
     return series.replace(time_s=times, meta=meta)
 
 
+def landmarks_for(
+    video: str | Path | None = None,
+    landmarks: str | Path | None = None,
+    model: str | Path | None = None,
+    on_frame: Callable[..., None] | None = None,
+) -> LandmarkSeries:
+    """Saved landmarks when given (no model), else the pose model run over ``video``."""
+    from .errors import InputError
+    from .landmarks import load_landmarks
+
+    if landmarks is not None:
+        return load_landmarks(Path(landmarks))
+    if video is not None:
+        return video_landmarks(video, model, on_frame)
+    raise InputError("give a video or a landmarks file to analyse")
+
+
 def analyze_video(
     path: str | Path,
     movement: str,

@@ -47,8 +47,7 @@ def print_result(result) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .analysis import AnalysisSettings, analyze_landmarks, video_landmarks
-    from .landmarks import load_landmarks
+    from .analysis import AnalysisSettings, analyze_landmarks, landmarks_for
     from .movements import check_side, get_movement
     from .outputs import analyze_to_folder
 
@@ -68,11 +67,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         )
     else:
         movement, side = get_movement(args.movement), check_side(args.side)
-        series = (
-            load_landmarks(args.landmarks)
-            if args.landmarks
-            else video_landmarks(args.video, args.model)
-        )
+        series = landmarks_for(args.video, args.landmarks, args.model)
         result, paths = analyze_landmarks(series, movement, side, settings), {}
     print_result(result)
     if paths:

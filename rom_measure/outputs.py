@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ._fileio import atomic_path, atomic_write_json, atomic_write_text
-from .analysis import AnalysisSettings, Result, analyze_landmarks, video_landmarks
+from .analysis import AnalysisSettings, Result, analyze_landmarks, landmarks_for
 from .errors import InputError
 
 __all__ = [
@@ -119,18 +119,12 @@ def analyze_to_folder(
     The folder is checked for writing before the (slow) pose model runs;
     ``on_frame`` is passed to :func:`video_landmarks` (e.g. for progress).
     """
-    from .landmarks import load_landmarks
     from .movements import check_side, get_movement
 
     move = get_movement(movement)
     side = check_side(side)
     out_dir = prepare_output_dir(out_dir)
-    if landmarks is not None:
-        series = load_landmarks(landmarks)
-    elif video is not None:
-        series = video_landmarks(video, model, on_frame)
-    else:
-        raise InputError("give a video or a landmarks file to analyse")
+    series = landmarks_for(video, landmarks, model, on_frame)
     result = analyze_landmarks(series, move, side, settings)
     paths = write_outputs(result, out_dir)
     if annotate and video is not None:

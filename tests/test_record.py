@@ -269,20 +269,29 @@ def test_source_that_ends_early(capsys, tmp_path: Path) -> None:
     assert code == 1 and (folder / "results.json").is_file()
 
 
-def test_ctrl_c_keeps_a_valid_clip(tmp_path: Path) -> None:
-    clip = make_test_video(tmp_path / "long.mp4", "-movflags", "+faststart", frames=240)
-    folder = tmp_path / "s" / "pre" / "hip-flexion_left"
-    process = subprocess.Popen(_cli("-m", "hip-flexion", "-s", "left", "-l", "pre", "--session",
-                                    str(tmp_path / "s"), "--source", str(clip), "--no-preview",
-                                    "--countdown", "0", "--still-seconds", "0.3"),
-                               env=_env(None), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)  # fmt: skip
+def _interrupt_when(
+    trigger: str, delay_s: float, *args: str
+) -> tuple[subprocess.Popen[str], str, str]:
+    """Run ``record`` with ``args`` and press Ctrl-C ``delay_s`` after it prints ``trigger``."""
+    process = subprocess.Popen(_cli(*args), env=_env(None), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
     for line in process.stdout:  # type: ignore[union-attr]
-        if line.startswith("now move"):
-            time.sleep(0.7)
+        if line.startswith(trigger):
+            time.sleep(delay_s)
             process.send_signal(signal.SIGINT)
             break
     out, err = process.communicate(timeout=60)
+    return process, out, err
+
+
+def test_ctrl_c_keeps_a_valid_clip(tmp_path: Path) -> None:
+    clip = make_test_video(tmp_path / "long.mp4", "-movflags", "+faststart", frames=240)
+    folder = tmp_path / "s" / "pre" / "hip-flexion_left"
+    process, out, err = _interrupt_when(
+        "now move", 0.7, "-m", "hip-flexion", "-s", "left", "-l", "pre", "--session",
+        str(tmp_path / "s"), "--source", str(clip), "--no-preview", "--countdown", "0",
+        "--still-seconds", "0.3",
+    )  # fmt: skip
     assert process.returncode == 130, out + err
     assert "interrupted: kept the" in out and "Traceback" not in err
     meta = json.loads((folder / "recording.json").read_text())
@@ -294,17 +303,10 @@ def test_ctrl_c_keeps_a_valid_clip(tmp_path: Path) -> None:
 
 def test_ctrl_c_before_recording_saves_nothing(tmp_path: Path) -> None:
     clip = make_test_video(tmp_path / "c.mp4", frames=30)
-    process = subprocess.Popen(_cli("-m", "hip-flexion", "-s", "left", "-l", "pre", "--session",
-                                    str(tmp_path / "s"), "--source", str(clip), "--no-preview",
-                                    "--countdown", "30"),
-                               env=_env(None), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)  # fmt: skip
-    for line in process.stdout:  # type: ignore[union-attr]
-        if line.startswith("recording starts"):
-            time.sleep(0.3)
-            process.send_signal(signal.SIGINT)
-            break
-    out, _ = process.communicate(timeout=60)
+    process, out, _ = _interrupt_when(
+        "recording starts", 0.3, "-m", "hip-flexion", "-s", "left", "-l", "pre", "--session",
+        str(tmp_path / "s"), "--source", str(clip), "--no-preview", "--countdown", "30",
+    )  # fmt: skip
     assert process.returncode == 130
     assert "nothing was saved" in out
     assert not (tmp_path / "s" / "pre").exists()
