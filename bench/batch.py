@@ -43,8 +43,8 @@ def bare(clips: list[str]) -> dict[str, float]:
 
 def batch(manifest: str, out: str, workers: int, annotate: bool, dask: bool) -> dict[str, float]:
     """One batch run; frames are summed from the clips' results."""
-    from rom_measure.batch import BatchOptions, LineProgress, run_batch
-    from rom_measure.batch_inputs import read_manifest
+    from rom_measure.batch.inputs import read_manifest
+    from rom_measure.batch.run import BatchOptions, LineProgress, run_batch
 
     inputs = read_manifest(Path(manifest), allow_roots=[Path("/")])
     options = BatchOptions(workers=None if dask else workers, annotate=annotate, reports=False,
@@ -78,8 +78,8 @@ def main() -> None:
     parser.add_argument("--annotate", action="store_true", help="also write annotated videos")
     parser.add_argument("--dask", action="store_true", help="add a local Dask cluster run")
     args = parser.parse_args()
-    from rom_measure.assets import pose_model_path
-    from rom_measure.batch import default_workers
+    from rom_measure.batch.run import default_workers
+    from rom_measure.media.assets import pose_model_path
 
     pose_model_path()  # provision before timing
     cores = default_workers()

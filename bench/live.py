@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rom_measure.record import RecordOptions, record_session
+from rom_measure.capture.record import RecordOptions, record_session
 
 SHARED_CLIP = Path(__file__).resolve().parents[2] / "shared/data/pose2sim_single/cam02.mp4"
 FPS = 30.0
@@ -90,7 +90,7 @@ def _letterbox(bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _clip_frames(clip: Path, count: int = 60) -> list[np.ndarray]:
-    from rom_measure.sources import VideoFileSource
+    from rom_measure.media.sources import VideoFileSource
 
     source = VideoFileSource(clip)
     frames = []

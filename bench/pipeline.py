@@ -28,7 +28,7 @@ def bare_loop(clip: str) -> dict[str, float]:
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from rom_measure.assets import pose_model_path
+    from rom_measure.media.assets import pose_model_path
 
     start = time.perf_counter()  # like analyze: model set-up is part of the run
     options = vision.PoseLandmarkerOptions(
@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("clip", nargs="?", type=Path, default=DEFAULT_CLIP)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
-    from rom_measure.assets import pose_model_path
+    from rom_measure.media.assets import pose_model_path
 
     pose_model_path()  # provision before timing
     with tempfile.TemporaryDirectory() as tmp:

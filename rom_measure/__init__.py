@@ -7,11 +7,13 @@ Public API (heavy dependencies such as MediaPipe load only when used)::
     result.rom_deg, result.rom.uncertainty_deg, result.quality.verdict
 """
 
-from ._version import __version__
-from .analysis import AnalysisSettings, Result, analyze_landmarks, analyze_video
-from .errors import AssetError, InputError, RomMeasureError
-from .landmarks import Landmark, LandmarkSeries, load_landmarks
-from .movements import MOVEMENTS, Movement, get_movement
+from rom_measure._version import __version__
+from rom_measure.errors import AssetError, InputError, RomMeasureError
+from rom_measure.measure.analysis import AnalysisSettings, Result, analyze_landmarks
+from rom_measure.measure.landmarks import Landmark, LandmarkSeries
+from rom_measure.measure.movements import MOVEMENTS, Movement, get_movement
+from rom_measure.media.landmark_file import load_landmarks
+from rom_measure.media.pipeline import analyze_video
 
 __all__ = [
     "MOVEMENTS",

@@ -4,52 +4,24 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._version import __version__
-from .errors import InputError, RomMeasureError
+from rom_measure._version import __version__
+from rom_measure.console import print_comparison, print_result
+from rom_measure.errors import InputError, RomMeasureError
 
 __all__ = ["main"]
 
 log = logging.getLogger("rom_measure")
 
 
-def _fmt(value: float | None, unit: str = "°") -> str:
-    return "—" if value is None or not math.isfinite(value) else f"{value:.1f}{unit}"
-
-
-def print_result(result) -> None:
-    """A short table: the numbers, then the verdict with its reasons."""
-    rom = result.rom
-    rejected = result.rejected
-    rows = [
-        ("movement", f"{result.movement.name} ({result.side})"),
-        ("ROM", "not reported" if rejected else
-         f"{_fmt(rom.rom_deg)} ± {_fmt(rom.uncertainty_deg)} (best of {len(rom.repetitions)})"),
-        ("mean ± SD", "—" if rejected or len(rom.repetitions) < 2 else
-         f"{_fmt(rom.rom_mean_deg)} ± {_fmt(rom.rom_sd_deg)}"),
-        ("neutral", "—" if rejected else _fmt(rom.neutral.angle_deg)),
-        ("peak", "—" if rejected else _fmt(rom.peak_deg)),
-        ("repetitions", "—" if rejected else ", ".join(_fmt(r.rom_deg) for r in rom.repetitions)),
-        ("frames used", f"{result.frames_used}/{result.series.frames} at "
-                        f"{result.series.fps:.1f} fps"),
-        ("view", f"{_fmt(result.view.off_plane_deg)} off the ideal, facing {result.view.facing}"),
-        ("quality", result.quality.verdict.upper()),
-    ]  # fmt: skip
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"  {key:<{width}}  {value}")
-    for reason in result.quality.reasons:
-        print(f"  {'':<{width}}  - {reason}")
-
-
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .analysis import AnalysisSettings, analyze_landmarks, landmarks_for
-    from .movements import check_side, get_movement
-    from .outputs import analyze_to_folder
+    from rom_measure.measure.analysis import AnalysisSettings, analyze_landmarks
+    from rom_measure.measure.movements import check_side, get_movement
+    from rom_measure.media.pipeline import landmarks_for
+    from rom_measure.visit.outputs import analyze_to_folder
 
     if not (args.video or args.landmarks):
         raise InputError("give a VIDEO or --landmarks FILE")
@@ -83,8 +55,8 @@ def _result_for(
     label: str, target: Path, args: argparse.Namespace, out: Path | None
 ) -> dict[str, object]:
     """A results dict for ``target``: read it, or analyse the video into the visit folder."""
-    from .compare import load_result, visit_clip_dir
-    from .outputs import analyze_to_folder
+    from rom_measure.visit.compare import load_result, visit_clip_dir
+    from rom_measure.visit.outputs import analyze_to_folder
 
     if _is_result(target):
         return load_result(target)
@@ -92,7 +64,7 @@ def _result_for(
         raise InputError("--movement and --side are needed to analyse videos")
     folder = visit_clip_dir(out, label, args.movement, args.side) if out else None
     if folder is None:
-        from .analysis import analyze_video
+        from rom_measure.media.pipeline import analyze_video
 
         return analyze_video(target, args.movement, args.side, args.model).to_dict()
     result, _ = analyze_to_folder(args.movement, args.side, folder, video=target,
@@ -100,29 +72,9 @@ def _result_for(
     return result.to_dict()
 
 
-def print_comparison(c) -> None:
-    """One comparison as a short table."""
-    ci = f"{_fmt(c.ci95_deg[0])} to {_fmt(c.ci95_deg[1])}"
-    rows = [
-        ("movement", f"{c.movement} ({c.side})"),
-        ("pre", f"{_fmt(c.pre_rom_deg)} (mean of {c.pre_repetitions}, best "
-                f"{_fmt(c.pre_best_deg)})"),
-        ("post", f"{_fmt(c.post_rom_deg)} (mean of {c.post_repetitions}, best "
-                 f"{_fmt(c.post_best_deg)})"),
-        ("change", f"{_fmt(c.change_deg)} ({_fmt(c.change_pct, '%')}), 95% CI {ci}"),
-        ("MDC95", f"{_fmt(c.mdc95_deg)} ({c.mdc_basis}; literature: {c.literature_source})"),
-        ("verdict", c.verdict.upper()),
-    ]  # fmt: skip
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"  {key:<{width}}  {value}")
-    for reason in c.reasons:
-        print(f"  {'':<{width}}  - {reason}")
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare_results, update_visit_comparisons
-    from .outputs import prepare_output_dir
+    from rom_measure.visit.compare import compare_results, update_visit_comparisons
+    from rom_measure.visit.outputs import prepare_output_dir
 
     out = prepare_output_dir(args.out) if args.out else None
     pre = _result_for("pre", args.pre, args, out)
@@ -133,7 +85,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if not (_is_result(args.pre) and _is_result(args.post)):
             update_visit_comparisons(out)
         else:
-            from .compare import write_comparisons
+            from rom_measure.visit.compare import write_comparisons
 
             write_comparisons([comparison], out)
         print(f"\nwritten to {out}/: comparison.json, comparison.csv")
@@ -141,15 +93,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from rom_measure.synth.demo import run_demo
 
     rows = run_demo(args.out, args.cases, annotate=args.annotate, report=args.report)
     return 0 if all(r["verdict"] != "rejected" for r in rows) else 1
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .outputs import prepare_output_dir
-    from .validate import (
+    from rom_measure.synth.validate import (
         fit_calibration,
         format_summary,
         run_validation,
@@ -157,6 +108,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         summarize,
         write_validation,
     )
+    from rom_measure.visit.outputs import prepare_output_dir
 
     out = prepare_output_dir(args.out)
     cases = suite(quick=args.quick)
@@ -185,7 +137,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_movements(args: argparse.Namespace) -> int:
-    from .movements import MOVEMENTS
+    from rom_measure.measure.movements import MOVEMENTS
 
     for m in MOVEMENTS.values():
         norms = "; ".join(f"{n.label} ({n.source})" for n in m.normal)
@@ -198,7 +150,7 @@ def cmd_movements(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .assets import body_dir, cache_dir, cached_assets, pose_model_path
+    from rom_measure.media.assets import body_dir, cache_dir, cached_assets, pose_model_path
 
     if args.action == "fetch":
         print(f"pose model: {pose_model_path(args.model)}")
@@ -274,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="parallel processes")
     p.set_defaults(func=cmd_validate)
     # Commands whose thin CLI part lives beside their logic.
-    from . import batch, record, report
+    from rom_measure.batch import run as batch
+    from rom_measure.capture import record
+    from rom_measure.visit import report
 
     for module in (report, record, batch):
         module.register(sub)

@@ -22,7 +22,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def pose_model() -> Path:
     """The cached pose model bundle (built from the mediapipe 0.10.21 wheel on first use)."""
-    from rom_measure.assets import pose_model_path
+    from rom_measure.media.assets import pose_model_path
 
     return pose_model_path()
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rom_measure.headpose import HEAD_TEMPLATE_MM
-from rom_measure.landmarks import LANDMARK_COUNT, LandmarkSeries
-from rom_measure.landmarks import Landmark as L
+from rom_measure.measure.headpose import HEAD_TEMPLATE_MM
+from rom_measure.measure.landmarks import LANDMARK_COUNT, LandmarkSeries
+from rom_measure.measure.landmarks import Landmark as L
 
 WIDTH, HEIGHT = 720, 1280
 NECK_PIVOT = np.array([0.0, 1.55, 0.0])

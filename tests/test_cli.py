@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rom_measure.cli import main
+from rom_measure.media.landmark_file import save_landmarks
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -104,7 +105,7 @@ def test_reanalysis_from_saved_landmarks(capsys, tmp_path: Path) -> None:
 
     series, _ = movement_clip("hip-flexion", "left", 50.0, ideal_camera("hip-flexion", "left"))
     saved = tmp_path / "landmarks.npz"
-    series.save(saved)
+    save_landmarks(series, saved)
     code, out, _ = run(capsys, "analyze", "--landmarks", str(saved), "-m", "hip-flexion",
                        "-s", "left", "-o", str(tmp_path / "res"), "--no-calibration")  # fmt: skip
     assert code == 0
@@ -127,7 +128,7 @@ def test_one_frame_clip_is_rejected_cleanly(capsys, tmp_path: Path) -> None:
     fields = ("time_s", "image", "visibility", "presence", "world", "people")
     one = series.replace(**{k: getattr(series, k)[:1] for k in fields})
     saved = tmp_path / "one.npz"
-    one.save(saved)
+    save_landmarks(one, saved)
     code, _, err = run(capsys, "analyze", "--landmarks", str(saved), "-m", "hip-flexion",
                        "-s", "left", "-o", str(tmp_path / "res"))  # fmt: skip
     assert code == 1 and "Traceback" not in err

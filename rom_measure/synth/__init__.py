@@ -1,6 +1,6 @@
 """Synthetic ground truth: a rigged human body moved to known joint angles and filmed.
 
-Renders a CC0 MakeHuman body (provisioned by :func:`rom_measure.assets.body_dir`),
+Renders a CC0 MakeHuman body (provisioned by :func:`rom_measure.media.assets.body_dir`),
 posed with anatomical joint rotations and filmed by a virtual pinhole camera, to
 MP4 clips with a truth JSON (per-frame angle, joint positions in 3D and in pixels).
 
@@ -12,9 +12,9 @@ Typical use::
 
 from __future__ import annotations
 
-from .body import BodyModel, load_body
-from .camera import Camera
-from .clip import (
+from rom_measure.synth.body import BodyModel, load_body
+from rom_measure.synth.camera import Camera
+from rom_measure.synth.clip import (
     RENDER_VERSION,
     ClipSpec,
     Frame,
@@ -25,10 +25,16 @@ from .clip import (
     render_frames,
     truth_path_for,
 )
-from .framing import default_camera
-from .movements import DEFAULT_PEAK_DEG, MOVEMENTS, PLANES, Trajectory, movement_pose
-from .render import Renderer
-from .skeleton import JointAngles, Pose, PosedBody, pose_body
+from rom_measure.synth.framing import default_camera
+from rom_measure.synth.movements import (
+    DEFAULT_PEAK_DEG,
+    MOVEMENTS,
+    PLANES,
+    Trajectory,
+    movement_pose,
+)
+from rom_measure.synth.render import Renderer
+from rom_measure.synth.skeleton import JointAngles, Pose, PosedBody, pose_body
 
 __all__ = [
     "DEFAULT_PEAK_DEG",

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._fileio import atomic_path
-from ..errors import AssetError
+from rom_measure._fileio import atomic_path
+from rom_measure.errors import AssetError
 
 __all__ = ["MATERIALS", "BodyModel", "load_body"]
 
@@ -441,12 +441,12 @@ def load_body(folder: Path | None = None) -> BodyModel:
 
     Args:
         folder: folder with ``base.obj``, ``rig.mixamo.json``, ``weights.mixamo.json``;
-            by default the provisioned body (:func:`rom_measure.assets.body_dir`).
+            by default the provisioned body (:func:`rom_measure.media.assets.body_dir`).
 
     Returns:
         The body model (memoised per process).
     """
-    from ..assets import body_dir, cache_dir
+    from rom_measure.media.assets import body_dir, cache_dir
 
     folder = Path(folder) if folder is not None else body_dir()
     key = str(folder.resolve())

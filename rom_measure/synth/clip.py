@@ -10,13 +10,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._fileio import atomic_path, atomic_write_json
-from ..errors import InputError
-from .body import BodyModel, load_body
-from .camera import Camera
-from .framing import default_camera
-from .look import appearance_for_seed
-from .movements import (
+from rom_measure._fileio import atomic_path, atomic_write_json
+from rom_measure.errors import InputError
+from rom_measure.synth.body import BodyModel, load_body
+from rom_measure.synth.camera import Camera
+from rom_measure.synth.framing import default_camera
+from rom_measure.synth.look import appearance_for_seed
+from rom_measure.synth.movements import (
     DEFAULT_PEAK_DEG,
     PLANES,
     TRUTH_DEFINITIONS,
@@ -25,8 +25,8 @@ from .movements import (
     movement_pose,
     region,
 )
-from .render import Renderer
-from .skeleton import PosedBody, pose_body
+from rom_measure.synth.render import Renderer
+from rom_measure.synth.skeleton import PosedBody, pose_body
 
 __all__ = [
     "JOINT_BONES",

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 
-from .camera import Camera
-from .movements import PLANES, check_movement, region
+from rom_measure.synth.camera import Camera
+from rom_measure.synth.movements import PLANES, check_movement, region
 
 __all__ = ["default_camera", "ideal_yaw_deg"]
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .body import MATERIALS
-from .camera import Camera
+from rom_measure.synth.body import MATERIALS
+from rom_measure.synth.camera import Camera
 
 __all__ = ["Appearance", "appearance_for_seed", "background", "palette"]
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .body import BodyModel
-from .skeleton import JointAngles, Pose, bone_transforms
+from rom_measure.synth.body import BodyModel
+from rom_measure.synth.skeleton import JointAngles, Pose, bone_transforms
 
 __all__ = [
     "DEFAULT_PEAK_DEG",

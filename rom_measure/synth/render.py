@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .body import BodyModel
-from .camera import Camera
-from .look import Appearance, background, palette
-from .raster import rasterize
+from rom_measure.synth.body import BodyModel
+from rom_measure.synth.camera import Camera
+from rom_measure.synth.look import Appearance, background, palette
+from rom_measure.synth.raster import rasterize
 
 __all__ = ["Renderer", "vertex_normals"]
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .body import BodyModel, load_body
-from .movements import DEFAULT_PEAK_DEG, MOVEMENTS, movement_pose
-from .skeleton import PosedBody, pose_body
+from rom_measure.synth.body import BodyModel, load_body
+from rom_measure.synth.movements import DEFAULT_PEAK_DEG, MOVEMENTS, movement_pose
+from rom_measure.synth.skeleton import PosedBody, pose_body
 
 __all__ = ["TOLERANCE_DEG", "run_selftest"]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .body import BodyModel
+from rom_measure.synth.body import BodyModel
 
 __all__ = [
     "JOINTS",

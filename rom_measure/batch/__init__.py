@@ -1,0 +1,1 @@
+"""Many clips at once (``rom-measure batch``): resumable, a process pool or Dask."""

@@ -1,0 +1,1 @@
+"""The guided recording (``rom-measure record``): camera feeds, live view, capture."""

@@ -1,0 +1,147 @@
+"""Pose landmark time series: one validated container (saved as ``.npz`` by
+:mod:`rom_measure.media.landmark_file`).
+
+Arrays (T frames, K = 33 BlazePose landmarks):
+
+- ``time_s`` (T,) float64: frame timestamps from the video container, seconds.
+- ``image`` (T, K, 3) float32: normalised image coordinates x, y in [0, 1] (y down)
+  and MediaPipe's relative depth z; NaN where no subject was found.
+- ``visibility`` (T, K) float32 and ``presence`` (T, K) float32, in [0, 1].
+- ``world`` (T, K, 3) float32: metric landmarks (m), origin between the hips.
+- ``people`` (T,) int16: how many people the model found in the frame.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rom_measure.errors import InputError
+
+__all__ = ["FORMAT_VERSION", "LANDMARK_COUNT", "Landmark", "LandmarkSeries"]
+
+LANDMARK_COUNT = 33
+FORMAT_VERSION = 1
+
+
+class Landmark(enum.IntEnum):
+    """BlazePose landmark indices (subject's left/right)."""
+
+    NOSE = 0
+    LEFT_EYE_INNER = 1
+    LEFT_EYE = 2
+    LEFT_EYE_OUTER = 3
+    RIGHT_EYE_INNER = 4
+    RIGHT_EYE = 5
+    RIGHT_EYE_OUTER = 6
+    LEFT_EAR = 7
+    RIGHT_EAR = 8
+    MOUTH_LEFT = 9
+    MOUTH_RIGHT = 10
+    LEFT_SHOULDER = 11
+    RIGHT_SHOULDER = 12
+    LEFT_ELBOW = 13
+    RIGHT_ELBOW = 14
+    LEFT_WRIST = 15
+    RIGHT_WRIST = 16
+    LEFT_PINKY = 17
+    RIGHT_PINKY = 18
+    LEFT_INDEX = 19
+    RIGHT_INDEX = 20
+    LEFT_THUMB = 21
+    RIGHT_THUMB = 22
+    LEFT_HIP = 23
+    RIGHT_HIP = 24
+    LEFT_KNEE = 25
+    RIGHT_KNEE = 26
+    LEFT_ANKLE = 27
+    RIGHT_ANKLE = 28
+    LEFT_HEEL = 29
+    RIGHT_HEEL = 30
+    LEFT_FOOT_INDEX = 31
+    RIGHT_FOOT_INDEX = 32
+
+    @classmethod
+    def of(cls, side: str, part: str) -> Landmark:
+        """``Landmark.of("left", "knee")`` -> ``Landmark.LEFT_KNEE``."""
+        return cls[f"{side.upper()}_{part.upper()}"]
+
+    def mirrored(self) -> Landmark:
+        """The same landmark on the other side (``NOSE`` stays ``NOSE``)."""
+        name = self.name
+        if name.startswith("LEFT_"):
+            return Landmark["RIGHT_" + name[5:]]
+        if name.startswith("RIGHT_"):
+            return Landmark["LEFT_" + name[6:]]
+        return self
+
+
+@dataclass(frozen=True, eq=False)
+class LandmarkSeries:
+    """Landmarks of one tracked subject over a clip (see the module docstring for shapes)."""
+
+    time_s: np.ndarray
+    image: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    world: np.ndarray
+    people: np.ndarray
+    image_size: tuple[int, int]  # (width, height) in pixels, after rotation
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        problems = _shape_problems(self)
+        if problems:
+            raise InputError("invalid landmark series: " + "; ".join(problems))
+
+    @property
+    def frames(self) -> int:
+        return int(self.time_s.shape[0])
+
+    @property
+    def detected(self) -> np.ndarray:
+        """(T,) bool: a subject was found in the frame."""
+        return np.isfinite(self.image[:, 0, 0])
+
+    @property
+    def fps(self) -> float:
+        """Frame rate from the median timestamp step (NaN with fewer than 2 frames)."""
+        if self.frames < 2:
+            return float("nan")
+        return float(1.0 / np.median(np.diff(self.time_s)))
+
+    def pixels(self) -> np.ndarray:
+        """(T, K, 2) image coordinates in pixels (x right, y down)."""
+        width, height = self.image_size
+        return self.image[..., :2] * np.array([width, height], dtype=np.float64)
+
+    def replace(self, **changes: Any) -> LandmarkSeries:
+        """A copy with some fields replaced (validated again)."""
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values.update(changes)
+        return LandmarkSeries(**values)
+
+
+def _shape_problems(series: LandmarkSeries) -> list[str]:
+    t = series.time_s.shape[0] if series.time_s.ndim == 1 else -1
+    expected = {
+        "time_s": (t,),
+        "image": (t, LANDMARK_COUNT, 3),
+        "visibility": (t, LANDMARK_COUNT),
+        "presence": (t, LANDMARK_COUNT),
+        "world": (t, LANDMARK_COUNT, 3),
+        "people": (t,),
+    }
+    problems = [
+        f"{name} has shape {getattr(series, name).shape}, expected {shape}"
+        for name, shape in expected.items()
+        if getattr(series, name).shape != shape
+    ]
+    if t > 1 and not np.all(np.diff(series.time_s) > 0):
+        problems.append("time_s is not strictly increasing")
+    if len(series.image_size) != 2 or min(series.image_size) <= 0:
+        problems.append(f"image_size {series.image_size} is not (width, height) > 0")
+    return problems

@@ -1,0 +1,336 @@
+"""Quality verdicts: was the view right, were the landmarks seen, was the subject alone.
+
+Each check returns :class:`Finding` objects; ``reject`` findings mean no ROM number
+is reported, ``warning`` findings mean the number is doubtful, ``info`` findings
+describe how it was obtained.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from rom_measure.measure.landmarks import Landmark as L
+from rom_measure.measure.landmarks import LandmarkSeries
+from rom_measure.measure.movements import VISIBLE, Movement, facing_sign, left_at_plus_x_sign
+
+__all__ = ["Finding", "Quality", "ViewEstimate", "estimate_view", "verdict"]
+
+Severity = Literal["info", "warning", "reject"]
+
+MIN_FRAMES = 15
+MIN_DURATION_S = 1.0
+MIN_FPS, LOW_FPS = 15.0, 24.0
+OFF_PLANE_WARN_DEG, OFF_PLANE_REJECT_DEG = 20.0, 60.0
+VALID_REJECT, VALID_WARN = 0.5, 0.8
+EDGE_MARGIN = 0.005
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One quality observation, with a stable code and a plain-language message."""
+
+    code: str
+    severity: Severity
+    message: str
+
+
+@dataclass(frozen=True)
+class Quality:
+    """The verdict on a result and its reasons."""
+
+    verdict: Literal["ok", "warning", "rejected"]
+    findings: tuple[Finding, ...]
+
+    @property
+    def reasons(self) -> list[str]:
+        return [f.message for f in self.findings if f.severity != "info"]
+
+
+def verdict(findings: list[Finding]) -> Quality:
+    """Combine findings: any reject -> rejected; any warning -> warning; else ok."""
+    severities = {f.severity for f in findings}
+    state = "rejected" if "reject" in severities else "warning" if "warning" in severities else "ok"
+    return Quality(state, tuple(findings))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ViewEstimate:
+    """How the camera saw the subject."""
+
+    off_plane_deg: float  # camera axis vs the ideal for the movement's view
+    facing: str  # side views: "image-left"/"image-right"; front views: "front"/"back"
+    near_side: str | None  # side views: the side of the body toward the camera
+    subject_height_frac: float = math.nan  # median landmark extent / image height (distance)
+
+
+def _mediolateral(series: LandmarkSeries) -> np.ndarray:
+    w = series.world.astype(np.float64)
+    shoulders = w[:, L.LEFT_SHOULDER] - w[:, L.RIGHT_SHOULDER]
+    hips = w[:, L.LEFT_HIP] - w[:, L.RIGHT_HIP]
+    hips_seen = (series.visibility[:, [L.LEFT_HIP, L.RIGHT_HIP]] >= VISIBLE).all(axis=1)
+    return np.where(hips_seen[:, None], shoulders + hips, shoulders)
+
+
+def estimate_view(series: LandmarkSeries, movement: Movement) -> ViewEstimate:
+    """Estimate the camera's angle to the movement plane from the metric world landmarks.
+
+    The subject's left-right axis should point at the camera for a side view and lie
+    across the image for a front view; the angle is a median over the detected frames.
+    """
+    extent = _subject_height_frac(series)
+    ml = _mediolateral(series)
+    norm = np.linalg.norm(ml, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth_share = np.clip(np.abs(ml[:, 2]) / norm, 0.0, 1.0)
+    share = float(np.nanmedian(depth_share)) if np.isfinite(depth_share).any() else math.nan
+    if movement.view == "side":
+        off = math.degrees(math.acos(share)) if math.isfinite(share) else math.nan
+        facing = facing_sign(series)
+        # Upright and facing image right, the subject's right side is toward the camera.
+        return ViewEstimate(off, "image-right" if facing > 0 else "image-left",
+                            "right" if facing > 0 else "left", extent)  # fmt: skip
+    off = math.degrees(math.asin(share)) if math.isfinite(share) else math.nan
+    facing = "front" if left_at_plus_x_sign(series) > 0 else "back"
+    if movement.region == "neck" and facing == "front":
+        head = _head_yaw_at_start(series)
+        off = head if not math.isfinite(off) else max(off, head) if math.isfinite(head) else off
+    return ViewEstimate(float(off), facing, None, extent)
+
+
+def _head_yaw_at_start(series: LandmarkSeries) -> float:
+    """|Head yaw| to the camera over the still start (first second), from the face fit.
+
+    Neck angles in a front view are measured on the head, so its yaw to the camera is
+    the view error that matters; the shoulders' world landmarks read only about half
+    of it on rendered subjects (they turn with the head).
+    """
+    from rom_measure.measure.headpose import head_yaw_deg
+
+    start = series.time_s <= series.time_s[0] + 1.0
+    yaw = head_yaw_deg(series.replace(**{k: getattr(series, k)[start] for k in _SERIES_ARRAYS}))
+    return float(abs(np.nanmedian(yaw))) if np.isfinite(yaw).any() else math.nan
+
+
+_SERIES_ARRAYS = ("time_s", "image", "visibility", "presence", "world", "people")
+
+
+def _subject_height_frac(series: LandmarkSeries) -> float:
+    """How tall the subject's landmarks stand in the image (a proxy for distance)."""
+    y = series.image[series.detected, :, 1]
+    if y.size == 0:
+        return math.nan
+    return float(np.median(np.nanmax(y, axis=1) - np.nanmin(y, axis=1)))
+
+
+def check_frames(series: LandmarkSeries) -> list[Finding]:
+    findings = []
+    duration = series.time_s[-1] - series.time_s[0] if series.frames else 0.0
+    if series.frames < MIN_FRAMES or duration < MIN_DURATION_S:
+        findings.append(
+            Finding(
+                "too_short",
+                "reject",
+                f"the clip is too short ({series.frames} frames, {duration:.1f} s; "
+                f"at least {MIN_FRAMES} frames and {MIN_DURATION_S:.0f} s needed)",
+            )
+        )
+    fps = series.fps
+    if math.isfinite(fps) and fps < MIN_FPS:
+        findings.append(
+            Finding(
+                "low_fps",
+                "reject",
+                f"the frame rate is too low ({fps:.1f} fps; {MIN_FPS:.0f} needed)",
+            )
+        )
+    elif math.isfinite(fps) and fps < LOW_FPS:
+        findings.append(
+            Finding(
+                "low_fps",
+                "warning",
+                f"low frame rate ({fps:.1f} fps): fast movements may be missed",
+            )
+        )
+    return findings  # fmt: skip
+
+
+def check_people(series: LandmarkSeries) -> list[Finding]:
+    findings = []
+    detected = float(series.detected.mean()) if series.frames else 0.0
+    if detected < VALID_REJECT:
+        findings.append(
+            Finding(
+                "no_subject", "reject", f"a person was found in only {detected:.0%} of the frames"
+            )
+        )
+    crowded = float((series.people >= 2).mean()) if series.frames else 0.0
+    if crowded > 0.05:
+        findings.append(
+            Finding(
+                "multiple_people",
+                "warning",
+                f"more than one person is in view ({crowded:.0%} of frames); "
+                "the measured person was followed by position",
+            )
+        )
+    return findings  # fmt: skip
+
+
+def check_landmarks(series: LandmarkSeries, required: tuple[L, ...]) -> list[Finding]:
+    seen = (series.visibility[:, list(required)] >= VISIBLE).all(axis=1) & series.detected
+    share = float(seen.mean()) if series.frames else 0.0
+    names = ", ".join(sorted({m.name.lower() for m in required}))
+    findings = []
+    if share < VALID_REJECT:
+        findings.append(Finding("landmarks_missing", "reject",
+                                f"the landmarks needed ({names}) were clearly seen in only "
+                                f"{share:.0%} of the frames"))  # fmt: skip
+    elif share < VALID_WARN:
+        findings.append(Finding("landmarks_missing", "warning",
+                                f"the landmarks needed were clearly seen in only {share:.0%} of "
+                                "the frames"))  # fmt: skip
+    xy = series.image[:, list(required), :2]
+    with np.errstate(invalid="ignore"):
+        outside = ((xy < EDGE_MARGIN) | (xy > 1 - EDGE_MARGIN)).any(axis=(1, 2))
+    out_share = float(outside[series.detected].mean()) if series.detected.any() else 0.0
+    if out_share > 0.05:
+        severity = "reject" if out_share > 0.5 else "warning"
+        findings.append(Finding("out_of_frame", severity,
+                                f"part of the body region measured is outside the picture in "
+                                f"{out_share:.0%} of the frames"))  # fmt: skip
+    return findings
+
+
+def check_view(view: ViewEstimate, movement: Movement, side: str) -> list[Finding]:
+    findings = []
+    wanted = "side-on" if movement.view == "side" else "facing the subject"
+    off = view.off_plane_deg
+    if math.isfinite(off) and off > OFF_PLANE_REJECT_DEG:
+        findings.append(
+            Finding(
+                "wrong_view",
+                "reject",
+                f"the camera should be {wanted} for {movement.name}; it is about "
+                f"{off:.0f} deg away from that",
+            )
+        )
+    elif math.isfinite(off) and off > OFF_PLANE_WARN_DEG:
+        findings.append(
+            Finding(
+                "oblique_view",
+                "warning",
+                f"the camera is about {off:.0f} deg off the ideal ({wanted}); "
+                "angles are foreshortened",
+            )
+        )
+    if movement.view == "side" and movement.region != "neck" and view.near_side != side:
+        findings.append(
+            Finding(
+                "far_side",
+                "warning",
+                f"the {side} limb is measured but the {view.near_side} side faces "
+                "the camera: the measured limb may be hidden",
+            )
+        )
+    if movement.view == "front" and movement.region == "neck" and view.facing == "back":
+        findings.append(
+            Finding(
+                "back_view",
+                "warning",
+                "the subject seems to face away from the camera; face landmarks "
+                "are guesses in a back view",
+            )
+        )
+    return findings  # fmt: skip
+
+
+def check_movement(max_excursion_deg: float, min_excursion_deg: float, movement: Movement,
+                   threshold_deg: float) -> list[Finding]:  # fmt: skip
+    if not math.isfinite(max_excursion_deg) or max_excursion_deg < threshold_deg:
+        moved_other_way = math.isfinite(min_excursion_deg) and -min_excursion_deg >= threshold_deg
+        hint = (" (there is movement in the opposite direction: check --movement and --side)"
+                if moved_other_way else "")  # fmt: skip
+        return [Finding("no_movement", "reject",
+                        f"no {movement.title.lower()} of at least {threshold_deg:.0f} deg was "
+                        f"found{hint}")]  # fmt: skip
+    if math.isfinite(min_excursion_deg) and -min_excursion_deg > max_excursion_deg:
+        return [Finding("opposite_movement", "warning",
+                        "the largest movement goes the opposite way to the one named; check "
+                        "--movement and --side")]  # fmt: skip
+    return []
+
+
+TRUNK_TURN_WARN_DEG = 20.0
+
+
+def check_trunk_turn(series: LandmarkSeries, movement: Movement) -> list[Finding]:
+    """Neck rotation assumes a still trunk: flag shoulders that turned with the head."""
+    if movement.name != "neck-rotation":
+        return []
+    from rom_measure.measure.headpose import trunk_turn_deg
+
+    turn = trunk_turn_deg(series)
+    if not np.isfinite(turn).any():
+        return []
+    peak = float(np.nanpercentile(turn, 95))
+    if peak <= TRUNK_TURN_WARN_DEG:
+        return []
+    return [Finding("trunk_turned", "warning",
+                    f"the shoulders turned by about {peak:.0f} deg: the rotation measured "
+                    "includes trunk movement")]  # fmt: skip
+
+
+MIN_FACE_PX = 15.0  # eye-midpoint to mouth-midpoint
+MIN_LIMB_PX = 60.0  # thigh or shank
+DISCARDED_WARN = 0.2
+
+
+def _median_length(xy: np.ndarray, a: L, b: L) -> float:
+    length = np.linalg.norm(xy[:, a] - xy[:, b], axis=-1)
+    return float(np.nanmedian(length)) if np.isfinite(length).any() else math.nan
+
+
+def check_subject_size(series: LandmarkSeries, movement: Movement, side: str) -> list[Finding]:
+    """Flag a body region too small in the picture to measure reliably.
+
+    Rendered ground truth shows errors growing sharply below these sizes (the head of
+    a whole-body shot at 5 m in a 640x360 frame, or a shank of about 50 px).
+    """
+    xy = series.pixels()
+    if movement.region == "neck":
+        eyes = 0.5 * (xy[:, L.LEFT_EYE] + xy[:, L.RIGHT_EYE])
+        mouth = 0.5 * (xy[:, L.MOUTH_LEFT] + xy[:, L.MOUTH_RIGHT])
+        size = np.linalg.norm(eyes - mouth, axis=-1)
+        face = float(np.nanmedian(size)) if np.isfinite(size).any() else math.nan
+        if math.isfinite(face) and face < MIN_FACE_PX:
+            return [Finding("small_subject", "warning",
+                            f"the face is small in the picture ({face:.0f} px from eyes to "
+                            "mouth): film closer, zoom in or use a higher resolution")]  # fmt: skip
+        return []
+    limb = min(_median_length(xy, L.of(side, "hip"), L.of(side, "knee")),
+               _median_length(xy, L.of(side, "knee"), L.of(side, "ankle")))  # fmt: skip
+    if math.isfinite(limb) and limb < MIN_LIMB_PX:
+        return [Finding("small_subject", "warning",
+                        f"the leg is small in the picture ({limb:.0f} px per segment): film "
+                        "closer, zoom in or use a higher resolution")]  # fmt: skip
+    return []
+
+
+def check_discarded(status: np.ndarray, time_s: np.ndarray, start_s: float,
+                    end_s: float) -> list[Finding]:  # fmt: skip
+    """Flag unstable landmarks: many frames of the movement itself thrown away."""
+    during = (time_s > start_s) & (time_s <= end_s)
+    if not during.any():
+        return []
+    dropped = np.isin(status[during], ("outlier", "segment_length", "low_visibility",
+                                       "not_detected"))  # fmt: skip
+    share = float(dropped.mean())
+    if share <= DISCARDED_WARN:
+        return []
+    return [Finding("unstable_landmarks", "warning",
+                    f"the landmarks were unstable during the movement: {share:.0%} of its "
+                    "frames were discarded")]  # fmt: skip

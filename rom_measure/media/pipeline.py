@@ -1,0 +1,105 @@
+"""A video file through the pose model into a landmark series, and on to a result."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rom_measure.errors import InputError
+from rom_measure.measure.analysis import AnalysisSettings, Result, analyze_landmarks
+from rom_measure.measure.landmarks import LandmarkSeries
+from rom_measure.measure.movements import check_side, get_movement
+from rom_measure.media.landmark_file import load_landmarks
+from rom_measure.media.sources import read_timestamps, timestamps_path
+
+log = logging.getLogger(__name__)
+
+__all__ = ["analyze_video", "landmarks_for", "video_landmarks"]
+
+
+def _warm_imports() -> None:
+    """Import scipy.signal (about 1 s) in the background while the pose model runs."""
+    import importlib
+    import threading
+
+    threading.Thread(target=importlib.import_module, args=("scipy.signal",), daemon=True).start()
+
+
+def video_landmarks(
+    path: str | Path,
+    model: str | Path | None = None,
+    on_frame: Callable[..., None] | None = None,
+    backend: Any = None,
+) -> LandmarkSeries:
+    """Run the pose model over a video file (streamed) and return the subject's landmarks.
+
+    A fresh MediaPipe landmarker is made per clip (about 0.1 s once the model file
+    is cached), since its VIDEO mode tracks state between frames of one clip.
+    """
+    from rom_measure.media.assets import pose_model_path, sha256_of
+    from rom_measure.media.pose import MediaPipePose, estimate_landmarks
+    from rom_measure.media.sources import VideoFileSource, prefetch, with_rgb
+
+    source = VideoFileSource(path)
+    _warm_imports()
+    own_backend = backend is None
+    backend = backend or MediaPipePose(pose_model_path(model))
+    try:
+        info = {
+            "path": str(Path(path)),
+            "sha256": sha256_of(Path(path)),
+            "declared_fps": round(source.fps_hint, 3),
+            "image_size": list(source.size),
+        }
+        series = estimate_landmarks(prefetch(map(with_rgb, source)), backend, source.size,
+                                    on_frame, meta={"source": info})  # fmt: skip
+    finally:
+        source.close()
+        if own_backend:
+            backend.close()
+    return _with_capture_times(series, Path(path))
+
+
+def _with_capture_times(series: LandmarkSeries, video: Path) -> LandmarkSeries:
+    """Use the exact capture times saved beside a recorded clip, when they fit it."""
+    times = read_timestamps(video)
+    if times is None:
+        return series
+    if times.shape != series.time_s.shape or not np.all(np.diff(times) > 0):
+        log.warning("%s does not match the clip's %d frames; container times used",
+                    timestamps_path(video), series.frames)  # fmt: skip
+        return series
+    meta = {**series.meta, "time_base": f"capture times from {timestamps_path(video).name}"}
+    return series.replace(time_s=times, meta=meta)
+
+
+def landmarks_for(
+    video: str | Path | None = None,
+    landmarks: str | Path | None = None,
+    model: str | Path | None = None,
+    on_frame: Callable[..., None] | None = None,
+) -> LandmarkSeries:
+    """Saved landmarks when given (no model), else the pose model run over ``video``."""
+    if landmarks is not None:
+        return load_landmarks(Path(landmarks))
+    if video is not None:
+        return video_landmarks(video, model, on_frame)
+    raise InputError("give a video or a landmarks file to analyse")
+
+
+def analyze_video(
+    path: str | Path,
+    movement: str,
+    side: str,
+    model: str | Path | None = None,
+    settings: AnalysisSettings | None = None,
+) -> Result:
+    """Detect landmarks in a video and measure ``movement`` on ``side``."""
+    move = get_movement(movement)
+    check_side(side)
+    series = video_landmarks(path, model)
+    return analyze_landmarks(series, move, side, settings)

@@ -1,0 +1,206 @@
+"""Pose estimation behind a small protocol, and subject tracking over a clip.
+
+The MediaPipe backend runs the Tasks API ``PoseLandmarker`` in VIDEO mode (it
+tracks between frames) and asks for up to two people, so that a second person can
+be reported; :func:`estimate_landmarks` keeps following the same subject.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from rom_measure.errors import InputError
+from rom_measure.measure.landmarks import LANDMARK_COUNT, LandmarkSeries
+from rom_measure.media.sources import Frame
+
+__all__ = ["MediaPipePose", "PoseBackend", "PoseObservation", "estimate_landmarks"]
+
+log = logging.getLogger(__name__)
+
+_TORSO = [11, 12, 23, 24]
+_MAX_JUMP = 0.25  # of the image size, between consecutive detections of the subject
+
+
+@dataclass(frozen=True, eq=False)
+class PoseObservation:
+    """One person in one frame: ``image`` (33, 3), ``visibility``/``presence`` (33,), ``world``."""
+
+    image: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    world: np.ndarray
+
+    @property
+    def centre(self) -> np.ndarray:
+        return np.nanmean(self.image[_TORSO, :2], axis=0)
+
+    @property
+    def area(self) -> float:
+        xy = self.image[:, :2]
+        return float(np.prod(np.nanmax(xy, axis=0) - np.nanmin(xy, axis=0)))
+
+
+class PoseBackend(Protocol):
+    """Estimates the poses in one RGB frame at a strictly increasing time."""
+
+    model_name: str
+
+    def detect(self, rgb: np.ndarray, timestamp_ms: int) -> list[PoseObservation]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class MediaPipePose:
+    """MediaPipe PoseLandmarker (Tasks API) in VIDEO mode."""
+
+    model_path: Path
+    max_people: int = 2
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    model_name: str = field(init=False)
+    _landmarker: Any = field(init=False, repr=False)
+    _first_call: bool = field(init=False, default=True, repr=False)
+
+    def __post_init__(self) -> None:
+        os.environ.setdefault("GLOG_minloglevel", "2")  # native INFO/WARNING lines
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self.model_name = Path(self.model_path).name
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(self.model_path)),
+            running_mode=vision.RunningMode.VIDEO,
+            num_poses=self.max_people,
+            min_pose_detection_confidence=self.min_detection_confidence,
+            min_pose_presence_confidence=self.min_detection_confidence,
+            min_tracking_confidence=self.min_tracking_confidence,
+        )
+        with _quiet_native_logs():
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+
+    def detect(self, rgb: np.ndarray, timestamp_ms: int) -> list[PoseObservation]:
+        import mediapipe as mp
+
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        if self._first_call:  # the native side logs set-up warnings on the first frame
+            self._first_call = False
+            with _quiet_native_logs():
+                result = self._landmarker.detect_for_video(image, int(timestamp_ms))
+        else:
+            result = self._landmarker.detect_for_video(image, int(timestamp_ms))
+        return [
+            _observation(marks, world)
+            for marks, world in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True)
+        ]
+
+    def close(self) -> None:
+        with _quiet_native_logs():
+            self._landmarker.close()
+
+    def __enter__(self) -> MediaPipePose:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _observation(marks: list[Any], world: list[Any]) -> PoseObservation:
+    image = np.array([(m.x, m.y, m.z) for m in marks], dtype=np.float32)
+    visibility = np.array([m.visibility or 0.0 for m in marks], dtype=np.float32)
+    presence = np.array([m.presence or 0.0 for m in marks], dtype=np.float32)
+    world_xyz = np.array([(m.x, m.y, m.z) for m in world], dtype=np.float32)
+    return PoseObservation(image, visibility, presence, world_xyz)
+
+
+@contextlib.contextmanager
+def _quiet_native_logs() -> Iterator[None]:
+    """Silence the native INFO/WARNING lines printed while the model loads (stderr, fd 2)."""
+    if log.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _choose_subject(
+    people: list[PoseObservation], previous_centre: np.ndarray | None, frames_missing: int
+) -> PoseObservation | None:
+    """The person nearest the subject's last position, or the largest one at the start.
+
+    The allowed jump grows with the number of frames the subject has been missing.
+    """
+    if not people:
+        return None
+    if previous_centre is None:
+        return max(people, key=lambda p: p.area)
+    distances = [float(np.linalg.norm(p.centre - previous_centre)) for p in people]
+    best = int(np.argmin(distances))
+    return people[best] if distances[best] <= _MAX_JUMP * (1 + frames_missing) else None
+
+
+def _increasing_ms(time_s: float, last_ms: int) -> int:
+    return max(round(time_s * 1000.0), last_ms + 1)
+
+
+def estimate_landmarks(
+    frames: Iterable[Frame],
+    backend: PoseBackend,
+    image_size: tuple[int, int],
+    on_frame: Callable[[Frame, list[PoseObservation], PoseObservation | None], None] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> LandmarkSeries:
+    """Run ``backend`` on every frame and follow one subject.
+
+    ``on_frame`` (optional) sees each frame with all people found and the subject,
+    e.g. for a live preview. Memory grows only with the landmarks (about 1 kB/frame).
+    """
+    import cv2
+
+    times, images, vis, pres, world, people = [], [], [], [], [], []
+    empty3 = np.full((LANDMARK_COUNT, 3), np.nan, dtype=np.float32)
+    empty1 = np.zeros(LANDMARK_COUNT, dtype=np.float32)
+    last_ms = -1
+    centre: np.ndarray | None = None
+    missing = 0
+    for frame in frames:
+        last_ms = _increasing_ms(frame.time_s, last_ms)
+        rgb = frame.rgb if frame.rgb is not None else cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
+        found = backend.detect(rgb, last_ms)
+        subject = _choose_subject(found, centre, missing)
+        missing = 0 if subject is not None else missing + 1
+        if subject is not None:
+            centre = subject.centre
+        times.append(frame.time_s)
+        images.append(subject.image if subject else empty3)
+        vis.append(subject.visibility if subject else empty1)
+        pres.append(subject.presence if subject else empty1)
+        world.append(subject.world if subject else empty3)
+        people.append(len(found))
+        if on_frame is not None:
+            on_frame(frame, found, subject)
+    if not times:
+        raise InputError("the source gave no frames")
+    return LandmarkSeries(
+        time_s=np.asarray(times, dtype=np.float64),
+        image=np.stack(images),
+        visibility=np.stack(vis),
+        presence=np.stack(pres),
+        world=np.stack(world),
+        people=np.asarray(people, dtype=np.int16),
+        image_size=image_size,
+        meta={"model": backend.model_name, **(meta or {})},
+    )

@@ -1,0 +1,37 @@
+"""Rendered synthetic clips, cached by their specification (for demo, validate and tests)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from rom_measure.media.assets import cache_dir
+
+__all__ = ["cached_clip"]
+
+
+def cached_clip(spec, folder: Path | None = None) -> tuple[Path, dict]:
+    """Render ``spec`` (a :class:`rom_measure.synth.ClipSpec`) once; return (mp4, truth dict).
+
+    Clips live under ``<cache>/synthetic/`` named by a digest of the specification, so
+    the same spec is rendered only once, and concurrent renders of one spec are safe
+    (the writer renames complete files into place).
+    """
+    from filelock import FileLock
+
+    from rom_measure.synth import RENDER_VERSION, load_truth, render_clip, truth_path_for
+
+    key = json.dumps({"render_version": RENDER_VERSION, **asdict(spec)}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    folder = Path(folder or cache_dir() / "synthetic")
+    folder.mkdir(parents=True, exist_ok=True)
+    video = folder / f"{spec.movement}_{spec.side}_{digest}.mp4"
+    with FileLock(str(video) + ".lock", timeout=900):
+        truth_file = truth_path_for(video)
+        if not (video.is_file() and truth_file.is_file()):
+            render_clip(spec, video)
+    truth = load_truth(truth_file)
+    return video, {"rom_deg": truth.rom_deg, "peak_deg": truth.peak_deg,
+                   "repetitions": truth.repetitions, "camera": truth.camera}  # fmt: skip

@@ -1,0 +1,1 @@
+"""Results on disk, the pre/post comparison and the visit report."""

@@ -1,0 +1,78 @@
+"""Frame sources: container timestamps, variable frame rate, rotation, bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rom_measure import InputError
+from rom_measure.media.sources import VideoFileSource, open_source, prefetch
+
+
+def test_timestamps_come_from_the_container(test_videos: dict[str, Path]) -> None:
+    source = VideoFileSource(test_videos["vfr"])
+    times = np.array([f.time_s for f in source])
+    steps = np.diff(times)
+    assert len(times) == 60
+    np.testing.assert_allclose(steps[:29], 1 / 30, atol=1e-3)
+    np.testing.assert_allclose(steps[30:], 1 / 10, atol=1e-3)  # the slow half is really slow
+
+
+def test_rotation_metadata_is_honoured(test_videos: dict[str, Path]) -> None:
+    source = VideoFileSource(test_videos["rotated"])
+    first = next(iter(source))
+    assert source.size == (120, 160)
+    assert first.bgr.shape[:2] == (160, 120)
+
+
+def test_prefetch_keeps_order_and_reraises(test_videos: dict[str, Path]) -> None:
+    frames = list(prefetch(VideoFileSource(test_videos["plain"])))
+    assert [f.index for f in frames] == list(range(60))
+    with pytest.raises(InputError, match=r"truncated|no decodable|cannot read"):
+        list(prefetch(VideoFileSource(test_videos["truncated"])))
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("not_video", "cannot read"), ("empty", "cannot read|no decodable"),
+     ("truncated", "truncated|cannot read")],
+)  # fmt: skip
+def test_bad_files_give_clear_errors(test_videos: dict[str, Path], name: str, message: str):
+    with pytest.raises(InputError, match=message):
+        list(VideoFileSource(test_videos[name]))
+
+
+def test_missing_file_and_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        VideoFileSource(tmp_path / "nope.mp4")
+    with pytest.raises(InputError, match="not a file"):
+        VideoFileSource(tmp_path)
+
+
+def test_open_source_picks_the_kind(test_videos: dict[str, Path]) -> None:
+    assert isinstance(open_source(test_videos["plain"]), VideoFileSource)
+    with pytest.raises(InputError, match="cannot open camera"):
+        open_source("97")  # no such camera index
+
+
+def test_capture_times_saved_beside_a_clip_are_used(
+    test_videos: dict[str, Path], tmp_path: Path, pose_model: Path
+) -> None:
+    """A recorded clip's exact capture times (record's sidecar) win over the container's."""
+    import shutil
+
+    from rom_measure.media.pipeline import video_landmarks
+    from rom_measure.media.sources import timestamps_path
+
+    clip = tmp_path / "clip.mp4"
+    shutil.copy(test_videos["plain"], clip)
+    times = np.cumsum(np.r_[0.0, np.full(59, 0.05)])  # 20 fps, though the file says 30
+    rows = "".join(f"{i},{t:.6f}\n" for i, t in enumerate(times))
+    timestamps_path(clip).write_text("frame,time_s\n" + rows)
+    series = video_landmarks(clip, pose_model)
+    np.testing.assert_allclose(series.time_s, times)
+    assert "capture times" in series.meta["time_base"]
+    timestamps_path(clip).write_text("frame,time_s\n0,0.0\n1,0.05\n")  # does not fit: ignored
+    np.testing.assert_allclose(np.diff(video_landmarks(clip, pose_model).time_s), 1 / 30, atol=1e-3)
