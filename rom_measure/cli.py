@@ -168,10 +168,17 @@ def cmd_movements(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from rom_measure.media.assets import body_dir, cache_dir, cached_assets, pose_model_path
+    from rom_measure.media.assets import (
+        body_dir,
+        cache_dir,
+        cached_assets,
+        model_sha256,
+        pose_model_path,
+    )
 
     if args.action == "fetch":
-        print(f"pose model: {pose_model_path(args.model)}")
+        model = pose_model_path(args.model)
+        print(f"pose model: {model} (sha256 {model_sha256(model)})")
         if args.body:
             print(f"body model: {body_dir()}")
         return 0

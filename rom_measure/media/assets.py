@@ -254,8 +254,7 @@ def _bundle_problem(bundle: Path) -> str | None:
     return None
 
 
-def _discard(bundle: Path, problem: str) -> None:
-    log.warning("cached pose model %s is %s; rebuilding it", bundle, problem)
+def _discard(bundle: Path) -> None:
     for path in (bundle, _sidecar(bundle)):
         path.unlink(missing_ok=True)
 
@@ -278,6 +277,8 @@ def pose_model_path(model: str | os.PathLike[str] | None = None) -> Path:
 
     ``model`` (or ``$ROM_MEASURE_MODEL``) names an official ``.task`` file; otherwise
     the BlazePose GHUM full bundle is built from the mediapipe 0.10.21 wheel and cached.
+    The cached bundle is checked against its ``.sha256`` sidecar on every call; one that
+    does not match (or has none) is rebuilt, and refused if it cannot be.
     """
     explicit = model or os.environ.get(MODEL_ENV)
     if explicit:
@@ -291,8 +292,14 @@ def pose_model_path(model: str | os.PathLike[str] | None = None) -> Path:
             problem = _bundle_problem(target)  # another process may have rebuilt it
             if problem is not None:
                 if problem != "missing":
-                    _discard(target, problem)
+                    _discard(target)
                 _build_pose_bundle(target)
+                if problem != "missing":  # said only now: a failed rebuild is one error line
+                    log.warning("cached pose model %s was %s; rebuilt it", target, problem)
+    except OSError as error:  # e.g. a read-only cache
+        why = f"cached pose model {target} is {problem}; " if problem else ""
+        raise AssetError(f"{why}cannot write the model cache {cache_dir()} ({error.strerror}); "
+                         f"{_MANUAL_MODEL_HINT}") from error  # fmt: skip
     except AssetError as error:
         why = "" if problem in (None, "missing") else \
             f"cached pose model {target} is {problem} and could not be rebuilt: "  # fmt: skip

@@ -133,15 +133,15 @@ def test_corrupted_bundle_that_cannot_be_rebuilt_is_refused(
     shutil.rmtree(cache / "mediapipe-0.10.21")  # nothing to rebuild from, and no index:
     empty = tmp_path / "no-wheels"
     empty.mkdir()
-    for name, value in {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(empty),
-                        "PIP_CONFIG_FILE": os.devnull}.items():  # fmt: skip
-        monkeypatch.setenv(name, value)
-    with pytest.raises(AssetError) as refused:
-        pose_model_path()
-    message = str(refused.value)
-    assert "\n" not in message
-    assert f"cached pose model {bundle} is corrupted" in message
-    assert "--model PATH" in message
+    env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(empty),
+           "PIP_CONFIG_FILE": os.devnull}  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "rom_measure.cli", "models", "fetch"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 3 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert f"cached pose model {bundle} is corrupted (sha256 " in lines[0]
+    assert "could not be rebuilt" in lines[0] and "--model PATH" in lines[0]
     assert not bundle.exists()  # a corrupted bundle is never left to be used
 
 
