@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from rom_measure._version import __version__
-from rom_measure.console import print_comparison, print_result
+from rom_measure.config import Settings, apply_to_parsers, find_config, load_settings
+from rom_measure.console import print_comparison, print_json, print_result
 from rom_measure.errors import InputError, RomMeasureError
 
 __all__ = ["main"]
@@ -18,14 +20,15 @@ log = logging.getLogger("rom_measure")
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from rom_measure.measure.analysis import AnalysisSettings, analyze_landmarks
+    from rom_measure.measure.analysis import analyze_landmarks
     from rom_measure.measure.movements import check_side, get_movement
     from rom_measure.media.pipeline import landmarks_for
     from rom_measure.visit.outputs import analyze_to_folder
 
     if not (args.video or args.landmarks):
         raise InputError("give a VIDEO or --landmarks FILE")
-    settings = AnalysisSettings(lowpass_hz=args.lowpass_hz, calibrate=args.calibrate)
+    settings = dataclasses.replace(args.settings.analysis, lowpass_hz=args.lowpass_hz,
+                                   calibrate=args.calibrate)  # fmt: skip
     if args.out:
         result, paths = analyze_to_folder(
             args.movement,
@@ -41,9 +44,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         movement, side = get_movement(args.movement), check_side(args.side)
         series = landmarks_for(args.video, args.landmarks, args.model)
         result, paths = analyze_landmarks(series, movement, side, settings), {}
-    print_result(result)
+    print_json(result.to_dict()) if args.json else print_result(result)
     if paths:
-        print(f"\nwritten to {args.out}/: " + ", ".join(p.name for p in paths.values()))
+        print(f"\nwritten to {args.out}/: " + ", ".join(p.name for p in paths.values()),
+              file=sys.stderr if args.json else sys.stdout)  # fmt: skip
     return 1 if result.rejected else 0
 
 
@@ -66,21 +70,27 @@ def _result_for(
     if folder is None:
         from rom_measure.media.pipeline import analyze_video
 
-        return analyze_video(target, args.movement, args.side, args.model).to_dict()
+        return analyze_video(target, args.movement, args.side, args.model,
+                             args.settings.analysis).to_dict()  # fmt: skip
     result, _ = analyze_to_folder(args.movement, args.side, folder, video=target,
-                                  model=args.model, annotate=args.annotate)  # fmt: skip
+                                  model=args.model, settings=args.settings.analysis,
+                                  annotate=args.annotate)  # fmt: skip
     return result.to_dict()
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from rom_measure.visit.compare import compare_results, update_visit_comparisons
+    from rom_measure.visit.compare import (
+        compare_results,
+        comparison_to_dict,
+        update_visit_comparisons,
+    )
     from rom_measure.visit.outputs import prepare_output_dir
 
     out = prepare_output_dir(args.out) if args.out else None
     pre = _result_for("pre", args.pre, args, out)
     post = _result_for("post", args.post, args, out)
     comparison = compare_results(pre, post)
-    print_comparison(comparison)
+    print_json(comparison_to_dict(comparison)) if args.json else print_comparison(comparison)
     if out is not None:
         if not (_is_result(args.pre) and _is_result(args.post)):
             update_visit_comparisons(out)
@@ -88,7 +98,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
             from rom_measure.visit.compare import write_comparisons
 
             write_comparisons([comparison], out)
-        print(f"\nwritten to {out}/: comparison.json, comparison.csv")
+        print(f"\nwritten to {out}/: comparison.json, comparison.csv",
+              file=sys.stderr if args.json else sys.stdout)  # fmt: skip
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from rom_measure.config import settings_toml
+
+    print(settings_toml(args.settings, args.config_source), end="")
     return 0
 
 
@@ -150,10 +168,17 @@ def cmd_movements(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from rom_measure.media.assets import body_dir, cache_dir, cached_assets, pose_model_path
+    from rom_measure.media.assets import (
+        body_dir,
+        cache_dir,
+        cached_assets,
+        model_sha256,
+        pose_model_path,
+    )
 
     if args.action == "fetch":
-        print(f"pose model: {pose_model_path(args.model)}")
+        model = pose_model_path(args.model)
+        print(f"pose model: {model} (sha256 {model_sha256(model)})")
         if args.body:
             print(f"body model: {body_dir()}")
         return 0
@@ -185,16 +210,26 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-annotate", dest="annotate", action="store_false",
                    help="do not write the annotated video")  # fmt: skip
+    p.add_argument("--json", action="store_true",
+                   help="print the result JSON on stdout instead of the table")  # fmt: skip
     p.set_defaults(func=cmd_analyze)
 
 
-def build_parser() -> argparse.ArgumentParser:
+_CONFIG_HELP = "TOML settings file (default: ./rom-measure.toml if there); flags override it"
+
+
+def build_parser(
+    settings: Settings | None = None, config_source: Path | None = None
+) -> argparse.ArgumentParser:
+    """The parser; ``settings`` (from the config file) become the options' defaults."""
+    settings = settings or Settings()
     parser = argparse.ArgumentParser(
         prog="rom-measure",
         description="Joint range of motion from video, with quality verdicts and uncertainty.",
     )
     parser.add_argument("--version", action="version", version=f"rom-measure {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument("--config", metavar="FILE", help=_CONFIG_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_analyze(sub)
     sub.add_parser("movements", help="list the movements and their definitions").set_defaults(
@@ -213,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", type=Path, help="visit folder (pre/, post/, comparison.*)")
     p.add_argument("--model", help="pose landmarker .task file")
     p.add_argument("--no-annotate", dest="annotate", action="store_false")
+    p.add_argument("--json", action="store_true",
+                   help="print the comparison JSON on stdout instead of the table")  # fmt: skip
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("demo", help="render and analyse a synthetic pre/post visit (offline)")
     p.add_argument("--out", "-o", type=Path, default=Path("rom-measure-demo"))
@@ -232,11 +269,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in (report, record, batch):
         module.register(sub)
+    p = sub.add_parser("config", help="show the settings in force (defaults and config file)")
+    p.add_argument("--show", action="store_true", help="print them as TOML (the default)")
+    p.set_defaults(func=cmd_config)
+    for command in sub.choices.values():  # --config is accepted after the command too
+        command.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                             help=_CONFIG_HELP)  # fmt: skip
+    apply_to_parsers(sub.choices, settings)
+    parser.set_defaults(settings=settings, config_source=config_source)
     return parser
 
 
+def _config_file(argv: Sequence[str]) -> Path | None:
+    """The configuration file in force: ``--config FILE`` anywhere, or ./rom-measure.toml."""
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
+    pre.add_argument("--config")
+    try:
+        known, _ = pre.parse_known_args(argv)
+    except argparse.ArgumentError:  # e.g. no FILE after --config: the full parser says so
+        return None
+    return find_config(known.config)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        source = _config_file(argv)
+        settings = load_settings(source)
+    except RomMeasureError as error:
+        print(f"rom-measure: error: {error}", file=sys.stderr)
+        return error.exit_code
+    parser = build_parser(settings, source)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")  # fmt: skip

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
-__all__ = ["print_comparison", "print_result"]
+__all__ = ["print_comparison", "print_json", "print_result"]
+
+
+def print_json(data: dict[str, Any]) -> None:
+    """A result or comparison dict as indented JSON on stdout (strict: no NaN)."""
+    print(json.dumps(data, indent=2, allow_nan=False))
 
 
 def _fmt(value: float | None, unit: str = "°") -> str:

@@ -135,3 +135,27 @@ def test_one_frame_clip_is_rejected_cleanly(capsys, tmp_path: Path) -> None:
     saved_result = json.loads((tmp_path / "res" / "results.json").read_text())
     assert saved_result["quality"]["verdict"] == "rejected"
     assert saved_result["rom_deg"] is None
+
+
+def test_json_output_for_analyze_and_compare(capsys, tmp_path: Path) -> None:
+    from .stick_figure import ideal_camera, movement_clip
+
+    for label, peak in (("pre", 40.0), ("post", 60.0)):
+        series, _ = movement_clip("hip-flexion", "left", peak, ideal_camera("hip-flexion", "left"))
+        save_landmarks(series, tmp_path / f"{label}.npz")
+        code, out, err = run(capsys, "analyze", "--landmarks", str(tmp_path / f"{label}.npz"),
+                             "-m", "hip-flexion", "-s", "left", "-o", str(tmp_path / label),
+                             "--json")  # fmt: skip
+        assert code == 0
+        printed = json.loads(out)  # stdout is the JSON alone; the "written to" line is on stderr
+        saved = json.loads((tmp_path / label / "results.json").read_text())
+        assert {k: v for k, v in printed.items() if k != "created_utc"} == \
+            {k: v for k, v in saved.items() if k != "created_utc"}  # fmt: skip
+        assert printed["schema"] == "rom_measure.result" and "results.json" in err
+    code, out, _ = run(capsys, "compare", str(tmp_path / "pre"), str(tmp_path / "post"), "--json")
+    assert code == 0
+    comparison = json.loads(out)
+    assert comparison["movement"] == "hip-flexion"
+    assert comparison["change_deg"] == pytest.approx(20.0, abs=2.0)
+    code, out, _ = run(capsys, "compare", str(tmp_path / "pre"), str(tmp_path / "post"))
+    assert "MDC95" in out and not out.lstrip().startswith("{")

@@ -18,11 +18,12 @@ ALLOWED = {
     "media": {"measure"},
     "visit": {"measure", "media"},
     "console": set(),
+    "config": {"measure"},
     "capture": {"measure", "media", "visit", "console"},
     "batch": {"measure", "media", "visit"},
     "synth": {"measure", "media", "visit"},
     "web": {"measure", "media", "visit", "synth"},
-    "cli": {"measure", "media", "visit", "console", "capture", "batch", "synth", "web"},
+    "cli": {"measure", "media", "visit", "console", "config", "capture", "batch", "synth", "web"},
     # The package front and the deprecated one-release shims re-export the core.
     "__init__": {"measure", "media"},
     "analysis": {"measure", "media"},

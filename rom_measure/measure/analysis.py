@@ -109,6 +109,7 @@ def result_to_dict(result: Result) -> dict[str, Any]:
         "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "source": result.source,
         "model": result.series.meta.get("model"),
+        "model_sha256": result.series.meta.get("model_sha256"),
         "movement": m.name,
         "side": result.side,
         "definition": {

@@ -4,11 +4,16 @@ Both come from official wheels on the package index, fetched with the user's own
 ``pip`` (so its index and proxy configuration apply), checked against pinned
 SHA-256 digests and cached under the user cache directory. A file lock keeps
 concurrent first runs from racing; files appear in the cache only by atomic rename.
+
+The pose bundle built from the wheel gets a sidecar ``<bundle>.sha256`` holding its
+digest; the bundle is checked against it every time :func:`pose_model_path` hands it
+out (about 20 ms for 9 MB), and rebuilt, or refused, when it does not match.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import subprocess
 import sys
@@ -21,6 +26,8 @@ from pathlib import Path
 from rom_measure._fileio import atomic_path
 from rom_measure.errors import AssetError
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "BODY_WHEEL",
     "POSE_WHEEL",
@@ -29,12 +36,15 @@ __all__ = [
     "body_dir",
     "cache_dir",
     "cached_assets",
+    "model_provenance",
+    "model_sha256",
     "pose_model_path",
 ]
 
 MODEL_ENV = "ROM_MEASURE_MODEL"
 CACHE_ENV = "ROM_MEASURE_CACHE"
 BUNDLE_NAME = "pose_landmarker_full_0.10.21.task"
+SIDECAR_SUFFIX = ".sha256"  # <bundle>.sha256: the digest recorded when the bundle was built
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,33 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+# (resolved path, size, mtime_ns, inode) -> sha256 of the files hashed by this process
+_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+
+
+def _stat_key(path: Path) -> tuple[str, int, int, int]:
+    info = path.stat()
+    return str(path.resolve()), info.st_size, info.st_mtime_ns, info.st_ino
+
+
+def _hash_and_remember(path: Path) -> str:
+    key = _stat_key(path)
+    _DIGESTS[key] = digest = sha256_of(path)
+    return digest
+
+
+def model_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a model file (remembered while the file is unchanged, for provenance)."""
+    path = Path(path)
+    return _DIGESTS.get(_stat_key(path)) or _hash_and_remember(path)
+
+
+def model_provenance(backend: object) -> dict[str, str | None]:
+    """``{"model_sha256": ...}`` for a pose backend's model file (None when it has none)."""
+    path = getattr(backend, "model_path", None)
+    return {"model_sha256": model_sha256(path) if path else None}
+
+
 def _lock(folder: Path):  # -> filelock.FileLock
     import filelock
 
@@ -194,6 +231,32 @@ def _build_pose_bundle(target: Path) -> None:
         raise AssetError(f"could not add metadata to the pose model ({error})") from error
     with atomic_path(target) as tmp:
         bundle_pose_models(detector, landmarker, str(tmp))
+        digest = sha256_of(tmp)
+    with atomic_path(_sidecar(target)) as tmp:  # after the bundle: a crash leaves it unverified
+        tmp.write_text(f"{digest}  {target.name}\n", encoding="ascii")
+
+
+def _sidecar(bundle: Path) -> Path:
+    return bundle.with_name(bundle.name + SIDECAR_SUFFIX)
+
+
+def _bundle_problem(bundle: Path) -> str | None:
+    """Why the cached bundle cannot be used as it is (None: it is there and intact)."""
+    if not bundle.is_file():
+        return "missing"
+    try:
+        recorded = _sidecar(bundle).read_text(encoding="ascii").split()[0]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return "unverified (no sha256 was recorded when it was built)"
+    actual = _hash_and_remember(bundle)
+    if actual != recorded:
+        return f"corrupted (sha256 {actual[:12]}... differs from the {recorded[:12]}... recorded)"
+    return None
+
+
+def _discard(bundle: Path) -> None:
+    for path in (bundle, _sidecar(bundle)):
+        path.unlink(missing_ok=True)
 
 
 def _check_task_file(path: Path) -> Path:
@@ -214,19 +277,33 @@ def pose_model_path(model: str | os.PathLike[str] | None = None) -> Path:
 
     ``model`` (or ``$ROM_MEASURE_MODEL``) names an official ``.task`` file; otherwise
     the BlazePose GHUM full bundle is built from the mediapipe 0.10.21 wheel and cached.
+    The cached bundle is checked against its ``.sha256`` sidecar on every call; one that
+    does not match (or has none) is rebuilt, and refused if it cannot be.
     """
     explicit = model or os.environ.get(MODEL_ENV)
     if explicit:
         return _check_task_file(Path(explicit).expanduser())
     target = cache_dir() / BUNDLE_NAME
-    if target.is_file():
+    if _bundle_problem(target) is None:  # checked on every load
         return target
+    problem = None
     try:
         with _lock(cache_dir()):
-            if not target.is_file():
+            problem = _bundle_problem(target)  # another process may have rebuilt it
+            if problem is not None:
+                if problem != "missing":
+                    _discard(target)
                 _build_pose_bundle(target)
+                if problem != "missing":  # said only now: a failed rebuild is one error line
+                    log.warning("cached pose model %s was %s; rebuilt it", target, problem)
+    except OSError as error:  # e.g. a read-only cache
+        why = f"cached pose model {target} is {problem}; " if problem else ""
+        raise AssetError(f"{why}cannot write the model cache {cache_dir()} ({error.strerror}); "
+                         f"{_MANUAL_MODEL_HINT}") from error  # fmt: skip
     except AssetError as error:
-        raise AssetError(f"{error}; {_MANUAL_MODEL_HINT}") from error
+        why = "" if problem in (None, "missing") else \
+            f"cached pose model {target} is {problem} and could not be rebuilt: "  # fmt: skip
+        raise AssetError(f"{why}{error}; {_MANUAL_MODEL_HINT}") from error
     return target
 
 

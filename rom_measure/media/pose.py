@@ -19,6 +19,7 @@ import numpy as np
 
 from rom_measure.errors import InputError
 from rom_measure.measure.landmarks import LANDMARK_COUNT, LandmarkSeries
+from rom_measure.media.assets import model_provenance
 from rom_measure.media.sources import Frame
 
 __all__ = ["MediaPipePose", "PoseBackend", "PoseObservation", "estimate_landmarks"]
@@ -202,5 +203,5 @@ def estimate_landmarks(
         world=np.stack(world),
         people=np.asarray(people, dtype=np.int16),
         image_size=image_size,
-        meta={"model": backend.model_name, **(meta or {})},
+        meta={"model": backend.model_name, **model_provenance(backend), **(meta or {})},
     )

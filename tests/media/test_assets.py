@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,7 +13,8 @@ import numpy as np
 import pytest
 
 from rom_measure import AssetError
-from rom_measure.media.assets import POSE_WHEEL, pose_model_path, sha256_of
+from rom_measure.media.assets import POSE_WHEEL, model_provenance, pose_model_path, sha256_of
+from rom_measure.media.pose import MediaPipePose
 
 
 def read_normalisation(model: bytes) -> tuple[list[float], list[float]]:
@@ -84,3 +86,76 @@ def test_failed_download_says_what_failed_and_what_to_do(tmp_path: Path) -> None
     last = err.strip().splitlines()[-1]
     assert "pip could not download mediapipe==0.10.21" in last
     assert "--model PATH" in last
+
+
+def _cache_copy(pose_model: Path, tmp_path: Path) -> Path:
+    """A private cache holding a copy of the cached bundle and its wheel members."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for item in pose_model.parent.glob(f"{pose_model.name}*"):  # the bundle and its sidecar
+        shutil.copy2(item, cache / item.name)
+    shutil.copytree(pose_model.parent / "mediapipe-0.10.21", cache / "mediapipe-0.10.21")
+    return cache
+
+
+def _zero_100_bytes(path: Path, offset: int) -> None:
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        handle.write(bytes(100))
+
+
+def test_corrupted_cached_bundle_is_rebuilt(
+    tmp_path: Path, pose_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = sha256_of(pose_model)
+    cache = _cache_copy(pose_model, tmp_path)
+    monkeypatch.setenv("ROM_MEASURE_CACHE", str(cache))
+    monkeypatch.delenv("ROM_MEASURE_MODEL", raising=False)
+    bundle = pose_model_path()
+    assert bundle.parent == cache and sha256_of(bundle) == good
+    _zero_100_bytes(bundle, bundle.stat().st_size // 2)  # inside a model's weights
+    assert sha256_of(bundle) != good
+
+    loaded = pose_model_path()
+    assert sha256_of(loaded) == good
+    assert model_provenance(MediaPipePose(loaded))["model_sha256"] == good
+
+
+def test_corrupted_bundle_that_cannot_be_rebuilt_is_refused(
+    tmp_path: Path, pose_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = _cache_copy(pose_model, tmp_path)
+    monkeypatch.setenv("ROM_MEASURE_CACHE", str(cache))
+    monkeypatch.delenv("ROM_MEASURE_MODEL", raising=False)
+    pose_model_path()  # the sidecar exists from here on
+    bundle = cache / pose_model.name
+    _zero_100_bytes(bundle, 4096)
+    shutil.rmtree(cache / "mediapipe-0.10.21")  # nothing to rebuild from, and no index:
+    empty = tmp_path / "no-wheels"
+    empty.mkdir()
+    env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(empty),
+           "PIP_CONFIG_FILE": os.devnull}  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "rom_measure.cli", "models", "fetch"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 3 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert f"cached pose model {bundle} is corrupted (sha256 " in lines[0]
+    assert "could not be rebuilt" in lines[0] and "--model PATH" in lines[0]
+    assert not bundle.exists()  # a corrupted bundle is never left to be used
+
+
+def test_model_digest_is_recorded_in_landmarks_and_results(
+    tmp_path: Path, pose_model: Path, test_videos: dict[str, Path]
+) -> None:
+    from rom_measure.measure.analysis import analyze_landmarks
+    from rom_measure.media.landmark_file import load_landmarks, save_landmarks
+    from rom_measure.media.pipeline import video_landmarks
+
+    series = video_landmarks(test_videos["plain"])
+    assert series.meta["model_sha256"] == sha256_of(pose_model)
+    save_landmarks(series, tmp_path / "landmarks.npz")
+    again = load_landmarks(tmp_path / "landmarks.npz")
+    assert again.meta["model_sha256"] == sha256_of(pose_model)
+    result = analyze_landmarks(again, "hip-flexion", "left").to_dict()
+    assert (result["model"], result["model_sha256"]) == (pose_model.name, sha256_of(pose_model))
