@@ -265,7 +265,7 @@ def build_parser(
     # Commands whose thin CLI part lives beside their logic.
     from rom_measure.batch import run as batch
     from rom_measure.capture import record
-    from rom_measure.visit import report
+    from rom_measure.visit import report_command as report
 
     for module in (report, record, batch):
         module.register(sub)

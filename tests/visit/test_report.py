@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -251,6 +252,76 @@ def test_annotated_video_blurs_faces(real_clip: Path, tmp_path: Path, shared_dat
     changed = diff > 15
     assert changed[inside].mean() > 0.1  # the face is blurred
     assert changed[~margin].mean() < 0.01  # elsewhere only codec noise
+
+
+def _print_rules(html: str) -> dict[str, dict[str, str]]:
+    """The ``@media print`` rules of the report's style sheet: selector -> declarations."""
+    start = html.index("@media print {") + len("@media print {")
+    depth, end = 1, start
+    while depth:
+        depth += {"{": 1, "}": -1}.get(html[end], 0)
+        end += 1
+    block = re.sub(r"/\*.*?\*/", "", html[start : end - 1], flags=re.S)
+    rules: dict[str, dict[str, str]] = {}
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", block):
+        declarations = dict(
+            (k.strip(), v.strip()) for k, _, v in (d.partition(":") for d in body.split(";")) if v
+        )
+        for selector in selectors.split(","):
+            rules.setdefault(" ".join(selector.split()), {}).update(declarations)
+    return rules
+
+
+class _Headings(HTMLParser):
+    """For each ``<h4>``: its parent's class and how many children the parent has."""
+
+    VOID = frozenset({"br", "img", "meta", "hr", "input", "link"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[list] = []  # [tag, class, children, has h4 first]
+        self.kept: list[tuple[str, int]] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if self.stack:
+            parent = self.stack[-1]
+            parent[3] = parent[3] or (tag == "h4" and parent[2] == 0)
+            parent[2] += 1
+        if tag not in self.VOID:
+            self.stack.append([tag, dict(attrs).get("class") or "", 0, False])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.VOID:
+            return
+        while self.stack:
+            name, classes, children, first_h4 = self.stack.pop()
+            if first_h4:
+                self.kept.append((classes, children))
+            if name == tag:
+                break
+
+
+def _heading_blocks(html: str) -> list[tuple[str, int]]:
+    parser = _Headings()
+    parser.feed(html[html.index("<main>") :])
+    return parser.kept
+
+
+def test_printing_keeps_blocks_whole(stick_report: str) -> None:
+    """Printed to PDF, no figure, table row or report part is cut across two pages."""
+    rules = _print_rules(stick_report)
+    for selector in ("figure", ".part", ".tiles", ".sentence", "ul.warnings", ".appendix .def",
+                     "tr", "header.visit"):  # fmt: skip
+        assert rules[selector].get("break-inside") == "avoid", selector
+    assert rules["thead"]["display"] == "table-header-group"  # repeated on every page
+    assert rules["section.movement"]["break-before"] == "page"
+    assert rules[".appendix"]["break-before"] == "page"
+    assert all(rules[h]["break-after"] == "avoid" for h in ("h2", "h3", "h4", ".mhead"))
+    # every sub-heading is the first child of a block that also holds its content
+    kept = _heading_blocks(stick_report)
+    assert len(kept) == 5 * 5 + 6  # five per movement section, six in the appendix
+    assert all(classes in ("part", "def") and children > 1 for classes, children in kept)
+    assert "@media screen and (max-width" in stick_report  # the narrow layout is not printed
 
 
 # -- the report in a real browser ---------------------------------------------------------
