@@ -28,7 +28,7 @@ import numpy as np
 from rom_measure._fileio import atomic_write_json, atomic_write_text
 from rom_measure.capture.feeds import Capture, Feed, open_feed
 from rom_measure.capture.flow import TakeFlow, take_screen
-from rom_measure.capture.preview_pose import PoseWorker
+from rom_measure.capture.preview_pose import PoseWorker, PreviewPose
 from rom_measure.capture.review import analyse_clip, analyse_with_window, show_result
 from rom_measure.capture.writer import (
     CLIP_NAME,
@@ -148,10 +148,9 @@ class _Session:
         if self.o.preview:
             from rom_measure.capture.live import PreviewWindow
             from rom_measure.media.assets import pose_model_path
-            from rom_measure.media.pose import MediaPipePose
 
             self.window = PreviewWindow()
-            self.backend = MediaPipePose(pose_model_path(self.o.model))
+            self.backend = PreviewPose(pose_model_path(self.o.model))
         else:
             self._watch_stdin()
         w, h = self.feed.size
