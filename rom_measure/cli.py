@@ -264,7 +264,7 @@ def build_parser(
     p.set_defaults(func=cmd_validate)
     # Commands whose thin CLI part lives beside their logic.
     from rom_measure.batch import run as batch
-    from rom_measure.capture import record
+    from rom_measure.capture import command as record
     from rom_measure.visit import report_command as report
 
     for module in (report, record, batch):

@@ -259,9 +259,12 @@ class LiveAnalyzer:
         self._last_ms = max(round(now * 1000), self._last_ms + 1)
         people = self.backend.detect(rgb, self._last_ms)
         subject = max(people, key=lambda p: p.area) if people else None
+        count = len(people)
+        if count == 1:  # a one-person tracker: others come from its sparse look (PreviewPose)
+            count = max(count, getattr(self.backend, "people_seen", 0))
         entry = _Entry(
             now,
-            len(people),
+            count,
             *((subject.image, subject.visibility, subject.world) if subject else (None,) * 3),
         )
         self._recent.append(entry)
@@ -272,10 +275,10 @@ class LiveAnalyzer:
                                     or now - self._baseline[0].time_s <= 1.0):  # fmt: skip
             self._baseline.append(entry)
         series = _series(recent, (width, height))
-        signals = (_people_signal(len(people)), _landmark_signal(recent, self.movement, self.side),
+        signals = (_people_signal(count), _landmark_signal(recent, self.movement, self.side),
                    _view_signal(series, self.movement, self.side), light_signal(bgr))  # fmt: skip
         angle = self._live_angle(entry, (width, height)) if subject is not None else math.nan
-        return LiveState(seq, len(people), entry.image, entry.visibility, angle, signals,
+        return LiveState(seq, count, entry.image, entry.visibility, angle, signals,
                          (time.perf_counter() - start) * 1000)  # fmt: skip
 
     def _live_angle(self, entry: _Entry, size: tuple[int, int]) -> float:

@@ -269,16 +269,31 @@ def test_source_that_ends_early(capsys, tmp_path: Path) -> None:
     assert code == 1 and (folder / "results.json").is_file()
 
 
+# The child's Ctrl-C handling is set explicitly: a process started with SIGINT ignored (a
+# background shell, nohup) passes that on, and ``record`` keeps ignoring it (Unix convention).
+_SIGINT_DEFAULT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                   "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")  # fmt: skip
+_IGNORING_PARENT = ("import signal, subprocess, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                    "sys.exit(subprocess.call(sys.argv[1:]))")  # fmt: skip
+
+
 def _interrupt_when(
-    trigger: str, delay_s: float, *args: str
+    trigger: str, delay_s: float, *args: str, parent_ignores_sigint: bool = False
 ) -> tuple[subprocess.Popen[str], str, str]:
-    """Run ``record`` with ``args`` and press Ctrl-C ``delay_s`` after it prints ``trigger``."""
-    process = subprocess.Popen(_cli(*args), env=_env(None), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    """Run ``record`` with ``args`` and press Ctrl-C ``delay_s`` after it prints ``trigger``.
+
+    Ctrl-C goes to the child's whole process group, as a terminal sends it. With
+    ``parent_ignores_sigint`` the child is started by a parent that ignores SIGINT.
+    """
+    command = [sys.executable, "-c", _SIGINT_DEFAULT, *_cli(*args)[1:]]
+    if parent_ignores_sigint:
+        command = [sys.executable, "-c", _IGNORING_PARENT, *command]
+    process = subprocess.Popen(command, env=_env(None), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, process_group=0)  # fmt: skip
     for line in process.stdout:  # type: ignore[union-attr]
         if line.startswith(trigger):
             time.sleep(delay_s)
-            process.send_signal(signal.SIGINT)
+            os.killpg(process.pid, signal.SIGINT)
             break
     out, err = process.communicate(timeout=60)
     return process, out, err
@@ -299,6 +314,21 @@ def test_ctrl_c_keeps_a_valid_clip(tmp_path: Path) -> None:
     assert 10 < meta["timing"]["frames_saved"] < 240
     _check_take(folder, meta["timing"]["frames_saved"])
     assert not (folder / "results.json").exists()  # not analysed
+
+
+def test_ctrl_c_stops_a_child_of_a_parent_that_ignores_it(tmp_path: Path) -> None:
+    """The test's own Ctrl-C set-up holds even when its parent ignores SIGINT."""
+    clip = make_test_video(tmp_path / "long.mp4", "-movflags", "+faststart", frames=240)
+    folder = tmp_path / "s" / "pre" / "hip-flexion_left"
+    process, out, err = _interrupt_when(
+        "now move", 0.5, "-m", "hip-flexion", "-s", "left", "-l", "pre", "--session",
+        str(tmp_path / "s"), "--source", str(clip), "--no-preview", "--countdown", "0",
+        "--still-seconds", "0.3", parent_ignores_sigint=True,
+    )  # fmt: skip
+    assert process.returncode == 130, out + err
+    assert "interrupted: kept the" in out
+    meta = json.loads((folder / "recording.json").read_text())
+    assert meta["ended_by"] == "interrupted" and meta["timing"]["frames_saved"] < 240
 
 
 def test_ctrl_c_before_recording_saves_nothing(tmp_path: Path) -> None:
