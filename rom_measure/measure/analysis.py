@@ -33,7 +33,14 @@ from rom_measure.measure.quality import (
     estimate_view,
     verdict,
 )
-from rom_measure.measure.rom import MIN_EXCURSION_DEG, RomEstimate, estimate_rom
+from rom_measure.measure.lost import find_lost_frames, lost_reason, near_lost
+from rom_measure.measure.rom import (
+    MIN_EXCURSION_DEG,
+    RomEstimate,
+    estimate_rom,
+    find_neutral,
+    keep_repetitions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,7 @@ class AnalysisSettings:
     segment_tolerance: float = 0.25
     lowpass_hz: float | None = None  # None: the movement's own cut-off
     repair_leg_swaps: bool = True
+    detect_lost_limb: bool = True  # take out frames where the model lost the limb
     calibrate: bool = True  # apply the movement's gain measured against ground truth
 
 
@@ -222,6 +230,17 @@ def analyze_landmarks(
     steps.append(signal.ProcessingStep("fill_short_gaps", {"max_gap_s": settings.max_gap_s},
                                        int(was_filled.sum())))  # fmt: skip
 
+    lost = None
+    if settings.detect_lost_limb:
+        first = find_neutral(series.time_s, filled)
+        still = (series.time_s <= first.end_s) if first.from_still_start else np.zeros(
+            series.frames, dtype=bool)  # fmt: skip
+        lost = find_lost_frames(series, move, side, filled, first.angle_deg, still)
+        status[lost.mask] = "lost_limb"
+        filled[lost.mask] = np.nan
+        steps.append(signal.ProcessingStep("lost_limb", {"detectors": ", ".join(lost.by_detector)
+                                                         or "none fired"}, int(lost.mask.sum())))  # fmt: skip
+
     cutoff = settings.lowpass_hz or move.lowpass_hz
     filtered, used_cutoff = signal.lowpass_zero_phase(series.time_s, filled, cutoff)
     steps.append(
@@ -232,6 +251,11 @@ def analyze_landmarks(
 
     rom = estimate_rom(series.time_s, angle, filtered, used_cutoff, move.method_error_deg,
                        absolute_zero=move.zero == "absolute")  # fmt: skip
+    if lost is not None and lost.any:
+        keep = [not near_lost(series.time_s, lost.mask, r.peak_s) for r in rom.repetitions]
+        rom = keep_repetitions(rom, keep)
+        findings.append(Finding("lost_limb", "reject" if not any(keep) else "warning",
+                                lost_reason(move, lost, all_dropped=not any(keep))))  # fmt: skip
     view = estimate_view(series, move)
     findings += check_frames(series)
     findings += check_people(series)
