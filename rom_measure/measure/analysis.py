@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rom_measure._version import __version__
+from rom_measure.measure import lost as lost_limb
 from rom_measure.measure import signal
 from rom_measure.measure.landmarks import LandmarkSeries
 from rom_measure.measure.movements import VISIBLE, Movement, check_side, get_movement
@@ -33,7 +34,6 @@ from rom_measure.measure.quality import (
     estimate_view,
     verdict,
 )
-from rom_measure.measure.lost import find_lost_frames, lost_reason, near_lost
 from rom_measure.measure.rom import (
     MIN_EXCURSION_DEG,
     RomEstimate,
@@ -166,6 +166,25 @@ def _gate(series: LandmarkSeries, movement: Movement, side: str) -> np.ndarray:
     return (series.visibility[:, required] >= VISIBLE).all(axis=1) & series.detected
 
 
+def _drop_lost_peaks(
+    rom: RomEstimate, lost: lost_limb.LostFrames, filled: np.ndarray, status: np.ndarray,
+    time_s: np.ndarray, move: Movement,
+) -> tuple[RomEstimate, list[Finding]]:  # fmt: skip
+    """Drop the repetitions whose peak is next to lost or taken-out frames."""
+    unseen = lost.mask | lost_limb.unseen_gaps(filled)
+    keep, near_peaks = [], np.zeros(time_s.size, dtype=bool)
+    for rep in rom.repetitions:
+        close = lost_limb.near(time_s, unseen, rep.peak_s)
+        keep.append(not close.any())
+        near_peaks |= close
+    reasons = lost_limb.causes(status, near_peaks if near_peaks.any() else lost.mask, lost)
+    message = lost_limb.lost_message(move, reasons, keep.count(False), len(keep),
+                                     int(lost.mask.sum()))  # fmt: skip
+    if message is None:
+        return rom, []
+    return keep_repetitions(rom, keep), [Finding("lost_limb", *message)]
+
+
 def analyze_landmarks(
     series: LandmarkSeries,
     movement: str | Movement,
@@ -230,16 +249,17 @@ def analyze_landmarks(
     steps.append(signal.ProcessingStep("fill_short_gaps", {"max_gap_s": settings.max_gap_s},
                                        int(was_filled.sum())))  # fmt: skip
 
-    lost = None
+    lost: lost_limb.LostFrames | None = None
     if settings.detect_lost_limb:
         first = find_neutral(series.time_s, filled)
         still = (series.time_s <= first.end_s) if first.from_still_start else np.zeros(
             series.frames, dtype=bool)  # fmt: skip
-        lost = find_lost_frames(series, move, side, filled, first.angle_deg, still)
+        lost = lost_limb.find_lost_frames(series, move, side, filled, first.angle_deg, still)
         status[lost.mask] = "lost_limb"
         filled[lost.mask] = np.nan
-        steps.append(signal.ProcessingStep("lost_limb", {"detectors": ", ".join(lost.by_detector)
-                                                         or "none fired"}, int(lost.mask.sum())))  # fmt: skip
+        fired = ", ".join(lost.by_detector) or "none fired"
+        steps.append(signal.ProcessingStep("lost_limb", {"detectors": fired},
+                                           int(lost.mask.sum())))  # fmt: skip
 
     cutoff = settings.lowpass_hz or move.lowpass_hz
     filtered, used_cutoff = signal.lowpass_zero_phase(series.time_s, filled, cutoff)
@@ -251,11 +271,10 @@ def analyze_landmarks(
 
     rom = estimate_rom(series.time_s, angle, filtered, used_cutoff, move.method_error_deg,
                        absolute_zero=move.zero == "absolute")  # fmt: skip
-    if lost is not None and lost.any:
-        keep = [not near_lost(series.time_s, lost.mask, r.peak_s) for r in rom.repetitions]
-        rom = keep_repetitions(rom, keep)
-        findings.append(Finding("lost_limb", "reject" if not any(keep) else "warning",
-                                lost_reason(move, lost, all_dropped=not any(keep))))  # fmt: skip
+    span = (rom.neutral.end_s, rom.repetitions[-1].end_s) if rom.repetitions else None
+    if lost is not None:
+        rom, finding = _drop_lost_peaks(rom, lost, filled, status, series.time_s, move)
+        findings += finding
     view = estimate_view(series, move)
     findings += check_frames(series)
     findings += check_people(series)
@@ -263,9 +282,8 @@ def analyze_landmarks(
     findings += check_view(view, move, side)
     findings += check_trunk_turn(series, move)
     findings += check_subject_size(series, move, side)
-    if rom.repetitions:
-        findings += check_discarded(status, series.time_s, rom.neutral.end_s,
-                                    rom.repetitions[-1].end_s)  # fmt: skip
+    if span:
+        findings += check_discarded(status, series.time_s, *span)
     findings += check_movement(rom.max_excursion_deg, rom.min_excursion_deg, move,
                                MIN_EXCURSION_DEG)  # fmt: skip
     if not rom.neutral.from_still_start and move.zero == "neutral":

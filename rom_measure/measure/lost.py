@@ -16,9 +16,9 @@ import numpy as np
 from rom_measure.measure.geometry import angle_between, signed_angle_in_plane
 from rom_measure.measure.landmarks import Landmark as L
 from rom_measure.measure.landmarks import LandmarkSeries
-from rom_measure.measure.movements import VISIBLE, Movement
+from rom_measure.measure.movements import Movement
 
-__all__ = ["LostFrames", "find_lost_frames", "lost_reason", "near_lost"]
+__all__ = ["LostFrames", "causes", "find_lost_frames", "lost_message", "near_lost", "unseen_gaps"]
 
 # A limb in a ROM test moves at well under 300 deg/s (a 90 deg knee raise over 0.5 s
 # peaks near 280 deg/s); a label jumping to another place reads far faster.
@@ -46,7 +46,11 @@ FLOOR_MARGIN_SHANKS = 0.5
 WORLD_DISAGREE_DEG = 25.0
 WORLD_SCALE_FRAC = 0.3  # extra allowance per degree of the smaller excursion
 
-# A repetition whose peak lies in, or this close to, lost frames is dropped.
+# A repetition whose peak lies in, or this close to, lost frames (or frames taken out
+# by another check and not filled) is dropped: the true peak may lie in the gap. On a
+# rendered 110 deg bent-knee hip flexion the model folded the thigh during each hold;
+# the thigh-length check took those frames out and the ramps either side were counted
+# as four repetitions of a two-repetition clip.
 LOST_MARGIN_S = 0.3
 
 _WORLD_MOVEMENTS = ("hip-flexion", "hip-extension", "ankle-dorsiflexion", "ankle-plantarflexion")
@@ -118,7 +122,8 @@ def knee_on_floor(
     if not np.isfinite(shank).any():
         return np.zeros(series.frames, dtype=bool)
     foot_y = xy[:, [L.of(other, p) for p in ("ankle", "heel", "foot_index")], 1]
-    floor_y = np.where(np.isfinite(foot_y).any(axis=1), np.nanmax(np.nan_to_num(foot_y, nan=-np.inf), axis=1), np.nan)
+    floor_y = np.max(np.nan_to_num(foot_y, nan=-np.inf), axis=1)
+    floor_y[~np.isfinite(floor_y)] = np.nan
     knee_y = xy[:, L.of(side, "knee"), 1]
     with np.errstate(invalid="ignore"):
         low = knee_y > floor_y - FLOOR_MARGIN_SHANKS * float(np.nanmedian(shank))
@@ -198,26 +203,74 @@ def find_lost_frames(
         if movement.name == "hip-flexion" else empty,
         "world_disagreement": world_disagrees(series, movement, side, angle, still),
     }  # fmt: skip
-    mask = np.logical_or.reduce(list(masks.values())) & np.isfinite(angle)
-    return LostFrames(mask, {k: int(v.sum()) for k, v in masks.items() if v.any()})
+    finite = np.isfinite(angle)
+    mask = np.logical_or.reduce(list(masks.values())) & finite
+    counts = {k: int((v & finite).sum()) for k, v in masks.items()}
+    return LostFrames(mask, {k: n for k, n in counts.items() if n})
+
+
+def unseen_gaps(values: np.ndarray) -> np.ndarray:
+    """(T,) bool: NaN runs with finite samples on both sides (frames taken out mid-clip)."""
+    finite = np.flatnonzero(np.isfinite(values))
+    gaps = np.zeros(values.shape, dtype=bool)
+    if finite.size:
+        gaps[finite[0] : finite[-1] + 1] = ~np.isfinite(values[finite[0] : finite[-1] + 1])
+    return gaps
+
+
+def near(time_s: np.ndarray, mask: np.ndarray, at_s: float) -> np.ndarray:
+    """(T,) bool: the frames of ``mask`` within LOST_MARGIN_S of ``at_s``."""
+    return mask & (np.abs(time_s - at_s) <= LOST_MARGIN_S)
 
 
 def near_lost(time_s: np.ndarray, lost: np.ndarray, at_s: float) -> bool:
-    """Whether ``at_s`` lies in, or within LOST_MARGIN_S of, a lost frame."""
-    return bool(lost.any() and np.min(np.abs(time_s[lost] - at_s)) <= LOST_MARGIN_S)
+    """Whether ``at_s`` lies in, or within LOST_MARGIN_S of, a frame of ``lost``."""
+    return bool(near(time_s, lost, at_s).any())
 
 
 _LIMB = {"hip": "the raised knee", "ankle": "the foot"}
+_CAUSES = {
+    "segment_length": "a limb segment changed length in the picture",
+    "outlier": "the angle jumped",
+    "low_visibility": "the landmarks were not clearly seen",
+    "not_detected": "the person was not found",
+}
+_ADVICE = {
+    "hip": "film again with the camera side-on at hip height, 2-3 m away, the whole body in "
+    "the picture, the measured side toward the camera and good light",
+    "ankle": "film again with the camera side-on at ankle height, close enough for the foot to "
+    "be large in the picture, the measured side toward the camera and good light",
+}
 
 
-def lost_reason(movement: Movement, lost: LostFrames, all_dropped: bool) -> str:
-    """A plain sentence for the result's quality reasons."""
+def causes(status: np.ndarray, frames: np.ndarray, lost: LostFrames) -> list[str]:
+    """Plain words for why ``frames`` were taken out (their status, or the detectors)."""
+    found = []
+    for code in dict.fromkeys(status[frames]):
+        if code == "lost_limb":
+            found += [k.replace("_", " ") for k in lost.by_detector]
+        elif code in _CAUSES:
+            found.append(_CAUSES[code])
+    return found
+
+
+def lost_message(
+    movement: Movement, reasons: list[str], dropped: int, total: int, lost_frames: int
+) -> tuple[str, str] | None:
+    """(severity, message) for the quality verdict, or None when nothing was lost.
+
+    Every repetition dropped: reject. Some dropped, or lost frames away from the
+    peaks: warning.
+    """
     limb = _LIMB.get(movement.region, "the limb")
-    how = ", ".join(k.replace("_", " ") for k in lost.by_detector)
-    where = "at the top of the movement" if all_dropped else "in part of the clip"
-    advice = ("; film again with the camera side-on at hip height, 2-3 m away, the whole body "
-              "in the picture and the measured side toward the camera")  # fmt: skip
-    if all_dropped:
-        return f"the model lost {limb} {where} ({how}){advice}"
-    return (f"the model lost {limb} {where} ({how}, {int(lost.mask.sum())} frames); the "
-            "repetitions near those frames were left out")  # fmt: skip
+    how = f" ({', '.join(reasons)})" if reasons else ""
+    if total and dropped == total:
+        advice = _ADVICE.get(movement.region, "film again side-on, closer and in good light")
+        return "reject", f"the model lost {limb} at the top of the movement{how}; {advice}"
+    if dropped:
+        return "warning", (f"the model lost {limb} at the top of {dropped} of {total} "
+                           f"repetitions found{how}; they were left out")  # fmt: skip
+    if lost_frames:
+        return "warning", (f"the model lost {limb} in {lost_frames} frames away from the peaks"
+                           f"{how}; they were left out")  # fmt: skip
+    return None

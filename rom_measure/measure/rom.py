@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Neutral", "Repetition", "RomEstimate", "estimate_rom", "find_neutral", "keep_repetitions"]
+__all__ = [
+    "Neutral",
+    "Repetition",
+    "RomEstimate",
+    "estimate_rom",
+    "find_neutral",
+    "keep_repetitions",
+]
 
 MIN_EXCURSION_DEG = 5.0  # smaller excursions are not counted as a repetition
 _BASELINE_S = 0.3
