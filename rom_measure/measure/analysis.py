@@ -277,6 +277,11 @@ def analyze_landmarks(
         findings += finding
     view = estimate_view(series, move)
     findings += check_frames(series)
+    if "second_opinion" in series.meta:
+        again = series.meta["second_opinion"]
+        findings.append(Finding("second_opinion", "info",
+                                f"{again.get('frames')} frames where the model lost the limb were "
+                                f"measured again with {again.get('model')}"))  # fmt: skip
     findings += check_people(series)
     findings += check_landmarks(series, move.required(side))
     findings += check_view(view, move, side)

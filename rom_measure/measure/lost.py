@@ -18,7 +18,16 @@ from rom_measure.measure.landmarks import Landmark as L
 from rom_measure.measure.landmarks import LandmarkSeries
 from rom_measure.measure.movements import Movement
 
-__all__ = ["LostFrames", "causes", "find_lost_frames", "lost_message", "near_lost", "unseen_gaps"]
+__all__ = [
+    "LostFrames",
+    "causes",
+    "find_lost_frames",
+    "lost_message",
+    "merge_second_opinion",
+    "near_lost",
+    "recheck_windows",
+    "unseen_gaps",
+]
 
 # A limb in a ROM test moves at well under 300 deg/s (a 90 deg knee raise over 0.5 s
 # peaks near 280 deg/s); a label jumping to another place reads far faster.
@@ -274,3 +283,52 @@ def lost_message(
         return "warning", (f"the model lost {limb} in {lost_frames} frames away from the peaks"
                            f"{how}; they were left out")  # fmt: skip
     return None
+
+
+# -- a second opinion (e.g. the model on the mirrored frame) for the frames taken out ----
+
+TAKEN_OUT = ("lost_limb", "segment_length", "outlier")
+RECHECK_LEAD_S = 1.0  # the tracker is started this long before a run of lost frames
+RECHECK_TAIL_S = 0.5
+
+
+def recheck_windows(time_s: np.ndarray, status: np.ndarray) -> list[tuple[float, float]]:
+    """Time windows (s) around the runs of lost or taken-out frames, merged when they touch."""
+    windows: list[tuple[float, float]] = []
+    for start, stop in _runs(np.isin(status, TAKEN_OUT)):
+        a, b = time_s[start] - RECHECK_LEAD_S, time_s[stop - 1] + RECHECK_TAIL_S
+        if windows and a <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], b)
+        else:
+            windows.append((float(a), float(b)))
+    return windows
+
+
+def merge_second_opinion(
+    series: LandmarkSeries, second: LandmarkSeries, status: np.ndarray
+) -> tuple[LandmarkSeries, int]:
+    """``series`` with its taken-out frames replaced by ``second``'s at the same times.
+
+    Only frames whose status is in TAKEN_OUT and that ``second`` detected are replaced;
+    the merged series then goes through the whole analysis again, so a second opinion
+    that is no better is taken out by the same checks. Returns it and the count.
+    """
+    if second.frames == 0:
+        return series, 0
+    idx = np.clip(np.searchsorted(second.time_s, series.time_s), 0, second.frames - 1)
+    prev = np.clip(idx - 1, 0, second.frames - 1)
+    nearest = np.where(np.abs(second.time_s[prev] - series.time_s)
+                       < np.abs(second.time_s[idx] - series.time_s), prev, idx)  # fmt: skip
+    half_frame = 0.5 / series.fps if np.isfinite(series.fps) else 0.0
+    same_time = np.abs(second.time_s[nearest] - series.time_s) <= half_frame
+    use = np.isin(status, TAKEN_OUT) & same_time & second.detected[nearest]
+    if not use.any():
+        return series, 0
+    arrays = {}
+    for name in ("image", "visibility", "presence", "world"):
+        merged = getattr(series, name).copy()
+        merged[use] = getattr(second, name)[nearest[use]]
+        arrays[name] = merged
+    meta = {**series.meta, "second_opinion": {"model": second.meta.get("model"),
+                                              "frames": int(use.sum())}}  # fmt: skip
+    return series.replace(**arrays, meta=meta), int(use.sum())

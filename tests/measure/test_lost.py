@@ -197,3 +197,41 @@ def test_peaks_beside_frames_taken_out_are_dropped() -> None:
     assert any("a limb segment changed length" in m for m in r.quality.reasons)
     off = AnalysisSettings(calibrate=False, detect_lost_limb=False)
     assert len(analyze_landmarks(folded, "hip-flexion", "left", off).rom.repetitions) == 4
+
+
+# -- a second opinion for the frames taken out -----------------------------------------
+
+
+def test_a_sound_second_opinion_restores_the_lost_peaks() -> None:
+    angles = profile(95.0)
+    clean = clip(angles)
+    frames = np.concatenate([hold_frames(angles, 0)[2:28], hold_frames(angles, 1)[2:28]])
+    folded = with_image(clean, frames, [knee_dropped(95.0)] * frames.size)
+    first = analyze_landmarks(folded, "hip-flexion", "left", EXACT)
+    windows = lost.recheck_windows(first.time_s, first.frame_status)
+    assert len(windows) == 2
+    for (a, b), run in zip(windows, (frames[:26], frames[26:]), strict=True):
+        assert a == pytest.approx(first.time_s[run[0]] - lost.RECHECK_LEAD_S)
+        assert b == pytest.approx(first.time_s[run[-1]] + lost.RECHECK_TAIL_S)
+    inside = np.zeros(clean.frames, dtype=bool)
+    for a, b in windows:
+        inside |= (clean.time_s >= a) & (clean.time_s <= b)
+    second = clean.replace(**{k: getattr(clean, k)[inside] for k in
+                              ("time_s", "image", "visibility", "presence", "world", "people")},
+                           meta={"model": "test model"})  # fmt: skip
+    merged, replaced = lost.merge_second_opinion(first.series, second, first.frame_status)
+    assert replaced == frames.size
+    again = analyze_landmarks(merged, "hip-flexion", "left", EXACT)
+    assert again.quality.verdict == "ok"
+    assert [r.rom_deg for r in again.rom.repetitions] == pytest.approx([95.0, 95.0], abs=0.5)
+    assert "second_opinion" in {f.code for f in again.quality.findings}
+
+
+def test_a_second_opinion_that_is_no_better_is_taken_out_again() -> None:
+    angles = profile(95.0)
+    frames = np.concatenate([hold_frames(angles, 0)[2:28], hold_frames(angles, 1)[2:28]])
+    folded = with_image(clip(angles), frames, [knee_dropped(95.0)] * frames.size)
+    first = analyze_landmarks(folded, "hip-flexion", "left", EXACT)
+    merged, replaced = lost.merge_second_opinion(first.series, folded, first.frame_status)
+    assert replaced == frames.size
+    assert analyze_landmarks(merged, "hip-flexion", "left", EXACT).quality.verdict == "rejected"
