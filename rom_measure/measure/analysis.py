@@ -249,12 +249,14 @@ def analyze_landmarks(
     steps.append(signal.ProcessingStep("fill_short_gaps", {"max_gap_s": settings.max_gap_s},
                                        int(was_filled.sum())))  # fmt: skip
 
+    view = estimate_view(series, move)
     lost: lost_limb.LostFrames | None = None
     if settings.detect_lost_limb:
         first = find_neutral(series.time_s, filled)
         still = (series.time_s <= first.end_s) if first.from_still_start else np.zeros(
             series.frames, dtype=bool)  # fmt: skip
-        lost = lost_limb.find_lost_frames(series, move, side, filled, first.angle_deg, still)
+        lost = lost_limb.find_lost_frames(series, move, side, filled, first.angle_deg, still,
+                                          view.off_plane_deg)  # fmt: skip
         status[lost.mask] = "lost_limb"
         filled[lost.mask] = np.nan
         fired = ", ".join(lost.by_detector) or "none fired"
@@ -275,7 +277,6 @@ def analyze_landmarks(
     if lost is not None:
         rom, finding = _drop_lost_peaks(rom, lost, filled, status, series.time_s, move)
         findings += finding
-    view = estimate_view(series, move)
     findings += check_frames(series)
     if "second_opinion" in series.meta:
         again = series.meta["second_opinion"]

@@ -54,6 +54,12 @@ FLOOR_MARGIN_SHANKS = 0.5
 # read 88 deg (an 18 deg gap on a clean clip), so the allowance grows with the angle.
 WORLD_DISAGREE_DEG = 25.0
 WORLD_SCALE_FRAC = 0.3  # extra allowance per degree of the smaller excursion
+# Filmed obliquely the image angle is foreshortened and the world one is not, so they
+# part without a lost limb (a real lab clip 54 deg off side-on did): compared only
+# within this of the ideal view. A disagreement must also last WORLD_MIN_RUN_S (one
+# frame of it is landmark noise).
+WORLD_MAX_OFF_PLANE_DEG = 20.0
+WORLD_MIN_RUN_S = 0.1
 
 # A repetition whose peak lies in, or this close to, lost frames (or frames taken out
 # by another check and not filled) is dropped: the true peak may lie in the gap. On a
@@ -180,7 +186,12 @@ def world_disagrees(
     world_exc = world - float(np.median(world[ok]))
     allowed = WORLD_DISAGREE_DEG + WORLD_SCALE_FRAC * np.fmin(np.abs(image_exc), np.abs(world_exc))
     with np.errstate(invalid="ignore"):
-        return np.abs(image_exc - world_exc) > allowed
+        apart = np.abs(image_exc - world_exc) > allowed
+    t = series.time_s
+    for start, stop in _runs(apart):
+        if t[stop - 1] - t[start] < WORLD_MIN_RUN_S:
+            apart[start:stop] = False
+    return apart
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -195,11 +206,13 @@ def find_lost_frames(
     angle: np.ndarray,
     neutral_deg: float,
     still: np.ndarray,
+    off_plane_deg: float = 0.0,
 ) -> LostFrames:
     """Combine the detectors on a cleaned (outlier-free, gap-filled) angle series.
 
     ``still`` marks the still-start frames (the reference for the world comparison).
-    Neck movements are left out: their angles are not limb angles.
+    Neck movements are left out: their angles are not limb angles. The world
+    comparison runs only for a view within WORLD_MAX_OFF_PLANE_DEG of the ideal.
     """
     t = series.time_s
     empty = np.zeros(series.frames, dtype=bool)
@@ -210,7 +223,8 @@ def find_lost_frames(
         "collapse": collapse(t, angle, neutral_deg),
         "knee_on_floor": knee_on_floor(series, side, t, angle)
         if movement.name == "hip-flexion" else empty,
-        "world_disagreement": world_disagrees(series, movement, side, angle, still),
+        "world_disagreement": world_disagrees(series, movement, side, angle, still)
+        if not off_plane_deg > WORLD_MAX_OFF_PLANE_DEG else empty,
     }  # fmt: skip
     finite = np.isfinite(angle)
     mask = np.logical_or.reduce(list(masks.values())) & finite
