@@ -43,6 +43,12 @@ def print_result(result: Any) -> None:
         print(f"  {'':<{width}}  - {reason}")
 
 
+def _verdict(c: Any) -> str:
+    """ "IMPROVED", or "IMPROVED (doubtful: post result has warnings)"."""
+    doubt = getattr(c, "doubt_reasons", ())
+    return c.verdict.upper() + (f" (doubtful: {'; '.join(doubt)})" if doubt else "")
+
+
 def print_comparison(c: Any) -> None:
     """One comparison as a short table."""
     ci = f"{_fmt(c.ci95_deg[0])} to {_fmt(c.ci95_deg[1])}"
@@ -54,7 +60,7 @@ def print_comparison(c: Any) -> None:
                  f"{_fmt(c.post_best_deg)})"),
         ("change", f"{_fmt(c.change_deg)} ({_fmt(c.change_pct, '%')}), 95% CI {ci}"),
         ("MDC95", f"{_fmt(c.mdc95_deg)} ({c.mdc_basis}; literature: {c.literature_source})"),
-        ("verdict", c.verdict.upper()),
+        ("verdict", _verdict(c)),
     ]  # fmt: skip
     width = max(len(k) for k, _ in rows)
     for key, value in rows:

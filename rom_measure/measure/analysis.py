@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rom_measure._version import __version__
+from rom_measure.measure import lost as lost_limb
 from rom_measure.measure import signal
 from rom_measure.measure.landmarks import LandmarkSeries
 from rom_measure.measure.movements import VISIBLE, Movement, check_side, get_movement
@@ -33,7 +34,13 @@ from rom_measure.measure.quality import (
     estimate_view,
     verdict,
 )
-from rom_measure.measure.rom import MIN_EXCURSION_DEG, RomEstimate, estimate_rom
+from rom_measure.measure.rom import (
+    MIN_EXCURSION_DEG,
+    RomEstimate,
+    estimate_rom,
+    find_neutral,
+    keep_repetitions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,7 @@ class AnalysisSettings:
     segment_tolerance: float = 0.25
     lowpass_hz: float | None = None  # None: the movement's own cut-off
     repair_leg_swaps: bool = True
+    detect_lost_limb: bool = True  # take out frames where the model lost the limb
     calibrate: bool = True  # apply the movement's gain measured against ground truth
 
 
@@ -159,6 +167,25 @@ def _gate(series: LandmarkSeries, movement: Movement, side: str) -> np.ndarray:
     return (series.visibility[:, required] >= VISIBLE).all(axis=1) & series.detected
 
 
+def _drop_lost_peaks(
+    rom: RomEstimate, lost: lost_limb.LostFrames, filled: np.ndarray, status: np.ndarray,
+    time_s: np.ndarray, move: Movement,
+) -> tuple[RomEstimate, list[Finding]]:  # fmt: skip
+    """Drop the repetitions whose peak is next to lost or taken-out frames."""
+    unseen = lost.mask | lost_limb.unseen_gaps(filled)
+    keep, near_peaks = [], np.zeros(time_s.size, dtype=bool)
+    for rep in rom.repetitions:
+        close = lost_limb.near(time_s, unseen, rep.peak_s)
+        keep.append(not close.any())
+        near_peaks |= close
+    reasons = lost_limb.causes(status, near_peaks if near_peaks.any() else lost.mask, lost)
+    message = lost_limb.lost_message(move, reasons, keep.count(False), len(keep),
+                                     int(lost.mask.sum()))  # fmt: skip
+    if message is None:
+        return rom, []
+    return keep_repetitions(rom, keep), [Finding("lost_limb", *message)]
+
+
 def analyze_landmarks(
     series: LandmarkSeries,
     movement: str | Movement,
@@ -223,6 +250,20 @@ def analyze_landmarks(
     steps.append(signal.ProcessingStep("fill_short_gaps", {"max_gap_s": settings.max_gap_s},
                                        int(was_filled.sum())))  # fmt: skip
 
+    view = estimate_view(series, move)
+    lost: lost_limb.LostFrames | None = None
+    if settings.detect_lost_limb:
+        first = find_neutral(series.time_s, filled)
+        still = (series.time_s <= first.end_s) if first.from_still_start else np.zeros(
+            series.frames, dtype=bool)  # fmt: skip
+        lost = lost_limb.find_lost_frames(series, move, side, filled, first.angle_deg, still,
+                                          view.off_plane_deg)  # fmt: skip
+        status[lost.mask] = "lost_limb"
+        filled[lost.mask] = np.nan
+        fired = ", ".join(lost.by_detector) or "none fired"
+        steps.append(signal.ProcessingStep("lost_limb", {"detectors": fired},
+                                           int(lost.mask.sum())))  # fmt: skip
+
     cutoff = settings.lowpass_hz or move.lowpass_hz
     filtered, used_cutoff = signal.lowpass_zero_phase(series.time_s, filled, cutoff)
     steps.append(
@@ -233,16 +274,23 @@ def analyze_landmarks(
 
     rom = estimate_rom(series.time_s, angle, filtered, used_cutoff, move.method_error_deg,
                        absolute_zero=move.zero == "absolute")  # fmt: skip
-    view = estimate_view(series, move)
+    span = (rom.neutral.end_s, rom.repetitions[-1].end_s) if rom.repetitions else None
+    if lost is not None:
+        rom, finding = _drop_lost_peaks(rom, lost, filled, status, series.time_s, move)
+        findings += finding
     findings += check_frames(series)
+    if "second_opinion" in series.meta:
+        again = series.meta["second_opinion"]
+        findings.append(Finding("second_opinion", "info",
+                                f"{again.get('frames')} frames where the model lost the limb were "
+                                f"measured again with {again.get('model')}"))  # fmt: skip
     findings += check_people(series)
     findings += check_landmarks(series, move.required(side))
     findings += check_view(view, move, side)
     findings += check_trunk_turn(series, move)
     findings += check_subject_size(series, move, side)
-    if rom.repetitions:
-        findings += check_discarded(status, series.time_s, rom.neutral.end_s,
-                                    rom.repetitions[-1].end_s)  # fmt: skip
+    if span:
+        findings += check_discarded(status, series.time_s, *span)
     findings += check_movement(rom.max_excursion_deg, rom.min_excursion_deg, move,
                                MIN_EXCURSION_DEG)  # fmt: skip
     if not rom.neutral.from_still_start and move.zero == "neutral":

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Neutral", "Repetition", "RomEstimate", "estimate_rom", "find_neutral"]
+__all__ = [
+    "Neutral",
+    "Repetition",
+    "RomEstimate",
+    "estimate_rom",
+    "find_neutral",
+    "keep_repetitions",
+]
 
 MIN_EXCURSION_DEG = 5.0  # smaller excursions are not counted as a repetition
 _BASELINE_S = 0.3
@@ -161,4 +168,21 @@ def estimate_rom(
         noise_sd_deg=noise,
         uncertainty_deg=math.sqrt(sum(v * v for v in components.values())),
         uncertainty_components=components,
+    )
+
+
+def keep_repetitions(rom: RomEstimate, keep: list[bool]) -> RomEstimate:
+    """``rom`` with only the repetitions marked in ``keep``; its summary recomputed."""
+    import dataclasses
+
+    reps = tuple(r for r, k in zip(rom.repetitions, keep, strict=True) if k)
+    roms = np.array([r.rom_deg for r in reps])
+    zero = rom.peak_deg - rom.rom_deg if math.isfinite(rom.peak_deg) else math.nan
+    return dataclasses.replace(
+        rom,
+        repetitions=reps,
+        rom_deg=float(roms.max()) if roms.size else math.nan,
+        rom_mean_deg=float(roms.mean()) if roms.size else math.nan,
+        rom_sd_deg=float(roms.std(ddof=1)) if roms.size > 1 else math.nan,
+        peak_deg=float(zero + roms.max()) if roms.size else math.nan,
     )

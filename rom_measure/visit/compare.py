@@ -4,6 +4,12 @@ A change counts only when it exceeds the larger of the literature MDC95 for the
 movement (with its citation) and the tool's own MDC95, estimated from the spread of
 the repetitions in the two clips (or, with single repetitions, from each result's
 uncertainty). Clips filmed too differently to compare get no verdict.
+
+A verdict resting on a doubtful number says so: when either result has the quality
+verdict ``warning`` (or the model lost the limb in some frames), the comparison keeps
+its verdict but is marked ``doubtful`` with the reasons, and its ``verdict_text``
+reads e.g. "improved (doubtful: post result has warnings)". Only a pair of sound
+(``ok``) results gets a firm "improved", "decreased" or "no detectable change".
 """
 
 from __future__ import annotations
@@ -27,8 +33,10 @@ __all__ = [
     "Comparison",
     "compare_results",
     "comparison_to_dict",
+    "doubts",
     "load_result",
     "update_visit_comparisons",
+    "verdict_text",
     "visit_clip_dir",
     "visit_pairs",
     "write_comparisons",
@@ -71,6 +79,9 @@ class Comparison:
     reasons: tuple[str, ...]
     pre_quality: str
     post_quality: str
+    doubtful: bool = False  # a verdict resting on a result with warnings
+    doubt_reasons: tuple[str, ...] = ()
+    verdict_text: str = ""  # the verdict as shown: "improved (doubtful: ...)"
 
 
 def load_result(path: str | Path) -> dict[str, Any]:
@@ -144,6 +155,30 @@ def _not_comparable(pre: dict[str, Any], post: dict[str, Any]) -> list[str]:
     if fps_pre and fps_post and max(fps_pre, fps_post) / min(fps_pre, fps_post) > MAX_FPS_RATIO:
         reasons.append(f"the frame rates differ ({fps_pre:.0f} vs {fps_post:.0f} fps)")
     return reasons
+
+
+FIRM_VERDICTS = ("improved", "no detectable change", "decreased")
+
+
+def _lost_frames(result: dict[str, Any]) -> int:
+    step = next((p for p in result.get("processing", []) if p.get("step") == "lost_limb"), None)
+    return int(step.get("frames_affected") or 0) if step else 0
+
+
+def doubts(pre: dict[str, Any], post: dict[str, Any]) -> list[str]:
+    """Why a verdict on this pair is doubtful (empty when both results are sound)."""
+    found = []
+    for name, r in (("pre", pre), ("post", post)):
+        if r["quality"]["verdict"] == "warning":
+            found.append(f"{name} result has warnings")
+        elif _lost_frames(r):
+            found.append(f"the model lost the limb in {_lost_frames(r)} frames of the {name} clip")
+    return found
+
+
+def verdict_text(verdict: str, doubt: list[str] | tuple[str, ...]) -> str:
+    """The verdict as shown to a reader: marked doubtful with its reasons."""
+    return f"{verdict} (doubtful: {'; '.join(doubt)})" if doubt else verdict
 
 
 def _random_uncertainty(result: dict[str, Any]) -> float:
@@ -226,6 +261,7 @@ def compare_results(pre: dict[str, Any], post: dict[str, Any]) -> Comparison:
     for name, r in (("pre", pre), ("post", post)):
         if r["quality"]["verdict"] == "warning":
             reasons.append(f"{name} clip: " + "; ".join(r["quality"]["reasons"]))
+    doubt = doubts(pre, post) if verdict in FIRM_VERDICTS else []
     pre_mean = float(pre_reps.mean()) if pre_reps.size else nan
     return Comparison(
         movement=movement.name,
@@ -250,6 +286,9 @@ def compare_results(pre: dict[str, Any], post: dict[str, Any]) -> Comparison:
         reasons=tuple(reasons),
         pre_quality=pre["quality"]["verdict"],
         post_quality=post["quality"]["verdict"],
+        doubtful=bool(doubt),
+        doubt_reasons=tuple(doubt),
+        verdict_text=verdict_text(verdict, doubt),
     )
 
 
@@ -276,6 +315,9 @@ def write_comparisons(
         "schema_version": COMPARISON_SCHEMA_VERSION,
         "tool": {"name": "rom_measure", "version": __version__},
         "visit": visit or {},
+        "doubt_rule": "a verdict is marked doubtful (doubtful: true, doubt_reasons) when "
+        "either result has quality warnings or lost-limb frames; only two sound results give "
+        "a firm verdict",
         "mdc_rule": "change counts when |change| > max(literature MDC95, tool MDC95); tool "
         "MDC95 = 1.96 x sqrt(2) x max(pooled repetition SD, RMS random uncertainty)",
         "comparisons": rows,
@@ -283,6 +325,7 @@ def write_comparisons(
     paths = {"json": out_dir / "comparison.json", "csv": out_dir / "comparison.csv"}
     buffer = io.StringIO()
     columns = [k for k in rows[0] if k != "reasons"] + ["reasons"] if rows else ["movement"]
+    joined = ("reasons", "doubt_reasons")
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for row in rows:
@@ -290,7 +333,7 @@ def write_comparisons(
             {
                 **row,
                 "ci95_deg": " to ".join(f"{v}" for v in row["ci95_deg"]),
-                "reasons": " | ".join(row["reasons"]),
+                **{k: " | ".join(row[k]) for k in joined},
             }
         )
     atomic_write_text(paths["csv"], buffer.getvalue())

@@ -86,3 +86,69 @@ def test_bad_results_files_are_clear_errors(tmp_path: Path) -> None:
         load_result(partial)
     with pytest.raises(InputError, match="not found"):
         load_result(tmp_path / "missing.json")
+
+
+def test_sound_results_give_a_firm_verdict() -> None:
+    c = compare_results(result("hip-flexion", 60.0), result("hip-flexion", 80.0))
+    assert (c.verdict, c.doubtful, c.doubt_reasons, c.verdict_text) == ("improved", False, (),
+                                                                        "improved")  # fmt: skip
+
+
+def lost_knee_result(peak: float) -> dict:
+    """A bent-knee hip flexion whose second peak the model lost (quality warning)."""
+    from tests.measure.test_lost import clip, dropped, hold_frames, profile, with_image
+
+    angles = profile(peak)
+    frames = hold_frames(angles, 1)[5:25]
+    series = with_image(clip(angles), frames, dropped(frames))
+    return analyze_landmarks(series, "hip-flexion", "left", EXACT).to_dict()
+
+
+def test_a_verdict_on_a_doubtful_result_is_marked_doubtful(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rom_measure.console import print_comparison
+    from rom_measure.visit.compare import write_comparisons
+    from tests.measure.test_lost import clip, profile
+
+    pre = analyze_landmarks(clip(profile(60.0)), "hip-flexion", "left", EXACT).to_dict()
+    post = lost_knee_result(95.0)
+    assert (pre["quality"]["verdict"], post["quality"]["verdict"]) == ("ok", "warning")
+    c = compare_results(pre, post)
+    assert c.verdict == "improved"  # 60 -> 95 deg, more than the 13 deg MDC95
+    assert c.doubtful
+    assert c.doubt_reasons == ("post result has warnings",)
+    assert c.verdict_text == "improved (doubtful: post result has warnings)"
+    assert any("lost the raised knee" in r for r in c.reasons)
+
+    paths = write_comparisons([c], tmp_path)
+    row = json.loads(paths["json"].read_text())["comparisons"][0]
+    assert (row["doubtful"], row["doubt_reasons"]) == (True, ["post result has warnings"])
+    assert row["verdict_text"] == "improved (doubtful: post result has warnings)"
+    import csv
+
+    with paths["csv"].open() as f:
+        line = next(csv.DictReader(f))
+    assert (line["doubtful"], line["doubt_reasons"]) == ("True", "post result has warnings")
+
+    print_comparison(c)
+    assert "IMPROVED (doubtful: post result has warnings)" in capsys.readouterr().out
+
+
+def test_no_detectable_change_on_a_doubtful_result_is_doubtful_too() -> None:
+    """The issue's case: a warning post result read low must not give a firm 'no change'."""
+    pre = result("hip-flexion", 90.0)
+    post = result("hip-flexion", 92.0)
+    post["quality"] = {"verdict": "warning", "reasons": ["the landmarks were unstable"],
+                       "findings": []}  # fmt: skip
+    c = compare_results(pre, post)
+    assert c.verdict == "no detectable change"
+    assert c.doubtful and c.verdict_text.startswith("no detectable change (doubtful:")
+
+
+def test_not_comparable_pairs_are_not_marked_doubtful() -> None:
+    pre = result("hip-flexion", 60.0)
+    post = result("hip-flexion", 90.0, camera=ideal_camera("hip-flexion", "left", 30.0))
+    c = compare_results(pre, post)
+    assert c.verdict == "not comparable"
+    assert not c.doubtful and c.verdict_text == "not comparable"

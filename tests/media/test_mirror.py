@@ -1,0 +1,110 @@
+"""Mirrored second opinion: landmarks found on a flipped frame map back exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rom_measure.measure.landmarks import Landmark as L
+from rom_measure.media.mirror import MirroredPose, unmirror
+from rom_measure.media.pose import PoseObservation
+from tests.stick_figure import ideal_camera, posed
+
+
+def observation() -> PoseObservation:
+    body = posed("hip-flexion", "left", 70.0)
+    camera = ideal_camera("hip-flexion", "left")
+    vis = np.linspace(0.5, 1.0, 33).astype(np.float32)
+    return PoseObservation(camera.project(body).astype(np.float32), vis, vis[::-1].copy(),
+                           camera.world(body).astype(np.float32))  # fmt: skip
+
+
+class Recorder:
+    """A stand-in backend that records the picture it was given."""
+
+    model_name = "exact"
+
+    def __init__(self, answer: PoseObservation) -> None:
+        self.answer, self.seen = answer, []
+
+    def detect(self, rgb: np.ndarray, timestamp_ms: int) -> list[PoseObservation]:
+        self.seen.append(rgb)
+        return [self.answer]
+
+    def close(self) -> None:
+        pass
+
+
+def test_unmirror_flips_x_and_swaps_sides() -> None:
+    o = observation()
+    back = unmirror(o)
+    assert back.image[L.LEFT_KNEE, 0] == np.float32(1.0) - o.image[L.RIGHT_KNEE, 0]
+    assert back.image[L.LEFT_KNEE, 1] == o.image[L.RIGHT_KNEE, 1]
+    assert back.world[L.LEFT_HIP, 0] == -o.world[L.RIGHT_HIP, 0]
+    assert back.visibility[L.LEFT_ANKLE] == o.visibility[L.RIGHT_ANKLE]
+    assert back.image[L.NOSE, 0] == np.float32(1.0) - o.image[L.NOSE, 0]
+    twice = unmirror(back)
+    for name in ("image", "visibility", "presence", "world"):
+        np.testing.assert_allclose(getattr(twice, name), getattr(o, name), atol=1e-6)
+
+
+def test_mirrored_pose_flips_the_picture_and_answers_in_the_original_frame() -> None:
+    o = observation()
+    recorder = Recorder(o)
+    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    (answer,) = MirroredPose(recorder).detect(rgb, 0)
+    np.testing.assert_array_equal(recorder.seen[0], rgb[:, ::-1])
+    np.testing.assert_allclose(answer.image, unmirror(o).image)
+    assert MirroredPose(recorder).model_name == "exact (mirrored)"
+
+
+def _rendered_hip_flexion(peak_deg: float):
+    from rom_measure.synth import ClipSpec
+    from rom_measure.synth.cache import cached_clip
+
+    spec = ClipSpec("hip-flexion", "left", peak_deg=peak_deg, repetitions=2, width_px=640,
+                    height_px=360, hold_s=1.0, supersample=1)  # fmt: skip
+    return cached_clip(spec)
+
+
+@pytest.mark.slow
+def test_rendered_bent_knee_hip_flexion_lost_then_kept_by_the_mirrored_frame(pose_model) -> None:
+    """The real model folds the raised thigh in each hold of a 110 deg bent-knee flexion.
+
+    Without the detectors four "repetitions" are found in two; with them the clip is
+    rejected; measured again on the mirrored frames around the lost runs it is kept.
+    """
+    from rom_measure.measure import lost
+    from rom_measure.measure.analysis import AnalysisSettings, analyze_landmarks
+    from rom_measure.media.mirror import mirrored_landmarks
+    from rom_measure.media.pipeline import video_landmarks
+
+    video, truth = _rendered_hip_flexion(110.0)
+    series = video_landmarks(video, pose_model)
+    bare = analyze_landmarks(
+        series, "hip-flexion", "left", AnalysisSettings(detect_lost_limb=False)
+    )
+    assert len(bare.rom.repetitions) > truth["repetitions"]
+    first = analyze_landmarks(series, "hip-flexion", "left")
+    assert first.quality.verdict == "rejected"
+    assert any("lost the raised knee" in r for r in first.quality.reasons)
+    windows = lost.recheck_windows(first.time_s, first.frame_status)
+    second = mirrored_landmarks(video, windows, pose_model)
+    merged, replaced = lost.merge_second_opinion(first.series, second, first.frame_status)
+    assert replaced > 0
+    again = analyze_landmarks(merged, "hip-flexion", "left")
+    assert again.quality.verdict == "ok", again.quality.reasons
+    assert len(again.rom.repetitions) == truth["repetitions"]
+    assert abs(again.rom_deg - truth["rom_deg"]) <= 5.0
+
+
+@pytest.mark.slow
+def test_rendered_bent_knee_hip_flexion_at_95_is_left_alone(pose_model) -> None:
+    from rom_measure.measure.analysis import analyze_landmarks
+    from rom_measure.media.pipeline import video_landmarks
+
+    video, truth = _rendered_hip_flexion(95.0)
+    result = analyze_landmarks(video_landmarks(video, pose_model), "hip-flexion", "left")
+    assert result.quality.verdict == "ok", result.quality.reasons
+    assert "lost_limb" not in set(result.frame_status)
+    assert abs(result.rom_deg - truth["rom_deg"]) <= 5.0
