@@ -93,7 +93,7 @@ def result_lines(move: Any, side: str, outcome: Any) -> list[tuple[str, Colour]]
         lines += [(f"- {r}"[:90], (230, 230, 230)) for r in result.quality.reasons[:2]]
     c = outcome.comparison
     if c is not None and c.change_deg is not None and math.isfinite(c.change_deg):
-        lines.append((f"pre -> post: {c.change_deg:+.1f} deg ({c.verdict})", (255, 255, 255)))
+        lines.append((f"pre -> post: {c.change_deg:+.1f} deg ({c.verdict_text})", (255, 255, 255)))
     return lines
 
 

@@ -134,5 +134,5 @@ def _print_table(
     for c in comparisons:
         log(
             f"  {c.movement} ({c.side}): {c.change_deg:+.1f}° vs MDC95 {c.mdc95_deg:.1f}° "
-            f"-> {c.verdict}"
+            f"-> {c.verdict_text}"
         )

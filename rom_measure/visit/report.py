@@ -184,6 +184,11 @@ def _numbers(entry: Entry) -> dict[str, str]:
 
 def _entry_context(visit_dir: Path, entry: Entry, blur_faces: bool) -> dict[str, Any]:
     css, _, verdict_label = VERDICTS[entry.verdict]
+    sentence = _verdict_sentence(entry)
+    if entry.comparison is not None and entry.comparison.doubtful:
+        verdict_label += " (doubtful)"
+        doubt = "; ".join(_plain_comparison(r) for r in entry.comparison.doubt_reasons)
+        sentence += f" This verdict is doubtful: {_lower_first(doubt).rstrip('.')}."
     frames, frame_notes, videos = [], [], []
     for label in LABELS:
         clip = entry.clips.get(label)
@@ -203,7 +208,7 @@ def _entry_context(visit_dir: Path, entry: Entry, blur_faces: bool) -> dict[str,
         "side": side,
         "heading": entry.movement.title + ("" if side == "—" else f" — {side}"),
         "verdict": entry.verdict, "verdict_css": css, "verdict_label": verdict_label,
-        "sentence": _verdict_sentence(entry),
+        "sentence": sentence,
         "pre": _clip_cell(entry.clips.get("pre")),
         "post": _clip_cell(entry.clips.get("post")),
         **_numbers(entry),
