@@ -352,3 +352,19 @@ def test_report_renders_in_headless_chromium(stick_report: str, tmp_path: Path) 
     # the verdict colours are on screen (improved green, decreased red)
     for bgr in ((0x45, 0x7B, 0x1E), (0x1E, 0x26, 0xB3)):
         assert (np.abs(image.astype(int) - bgr).max(axis=2) < 12).sum() > 200
+
+
+def test_a_verdict_on_a_warning_result_is_marked_doubtful(tmp_path: Path) -> None:
+    """A post result with a quality warning keeps its verdict, marked doubtful everywhere."""
+    visit = tmp_path / "visit"
+    _analyse(visit, "pre", "neck-flexion", "left", 38.0, 2)
+    _analyse(visit, "post", "neck-flexion", "left", 50.0, 2)
+    post = visit_clip_dir(visit, "post", "neck-flexion", "left") / "results.json"
+    data = json.loads(post.read_text())
+    data["quality"]["verdict"] = "warning"
+    data["quality"]["reasons"] = ["the head left the picture in 10% of frames"]
+    post.write_text(json.dumps(data))
+    html = write_report(visit, INFO).read_text(encoding="utf-8")
+    neck = _section(html, "neck-flexion-left")
+    assert "Improved (doubtful)" in neck
+    assert "This verdict is doubtful: after-treatment result has warnings" in neck
