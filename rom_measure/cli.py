@@ -188,6 +188,15 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_analyze)
 
 
+def _live_hooks() -> object:
+    """The capture wing's live lights and instructions, for the web app's recording page."""
+    from rom_measure.capture.live import LiveAnalyzer, instructions
+    from rom_measure.web.live import LiveHooks
+
+    return LiveHooks(lambda move, side, backend: LiveAnalyzer(move, side, backend, max_side_px=480),
+                     instructions)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rom-measure",
@@ -232,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in (report, record, batch):
         module.register(sub)
+    from rom_measure.web import serve  # light: the web extra is imported by the command
+
+    serve.register(sub, live_hooks=_live_hooks)
     return parser
 
 
