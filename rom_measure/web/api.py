@@ -67,6 +67,27 @@ def session(request: Request) -> dict[str, Any]:
             "login_required": request.state.login_needed}  # fmt: skip
 
 
+@router.post("/login")
+async def login(request: Request, db: Db) -> dict[str, Any]:
+    """``{"name", "password"}`` -> binds this browser's session to the account."""
+    from rom_measure.web import security
+
+    body = await _json_body(request)
+    account = security.login(db, str(body.get("name", "")), str(body.get("password", "")),
+                             request.state.sid)  # fmt: skip
+    if account is None:
+        raise HTTPException(401, "wrong name or password")
+    return {"account": account.name}
+
+
+@router.post("/logout")
+def logout(request: Request, db: Db) -> dict[str, Any]:
+    from rom_measure.web import security
+
+    security.logout(db, request.state.sid)
+    return {"account": None}
+
+
 @router.get("/movements")
 def movements(request: Request, side: str = "left") -> list[dict[str, str]]:
     """Every movement, with its camera and movement instructions for ``side``."""

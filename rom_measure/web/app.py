@@ -24,7 +24,7 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-OPEN_PATHS = ("/api/health", "/login", "/static/", "/api/session")
+OPEN_PATHS = ("/api/health", "/login", "/static/", "/api/session", "/api/login")
 
 
 def _wants_json(request: Request) -> bool:
@@ -68,6 +68,13 @@ def _install_errors(app: FastAPI) -> None:
         return error_response(request, 500, "internal error (details are in the server log)")
 
 
+def _too_large(request: Request) -> bool:
+    """Refuse at once a body announced as larger than the upload limit (plus form overhead)."""
+    length = request.headers.get("content-length", "")
+    limit = request.app.state.settings.max_upload_bytes
+    return length.isdigit() and int(length) > limit + 64 * 1024
+
+
 def _install_sessions(app: FastAPI) -> None:
     @app.middleware("http")
     async def sessions(request: Request, call_next: Any) -> Response:
@@ -86,6 +93,10 @@ def _install_sessions(app: FastAPI) -> None:
             token = request.headers.get(security.CSRF_HEADER) or request.query_params.get("csrf")
             if not security.verify_csrf(state.secret, sid, token):
                 return error_response(request, 403, "missing or invalid CSRF token")
+        if request.method == "POST" and _too_large(request):
+            limit = state.settings.max_upload_bytes
+            return error_response(request, 413, f"the request is larger than the limit of "
+                                  f"{limit / 1e6:.0f} MB")  # fmt: skip
         if login_needed and account is None and not path.startswith(OPEN_PATHS):
             if _wants_json(request):
                 return error_response(request, 401, "login required")
