@@ -46,15 +46,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from _postgres_database()
 
 
-def make_client(data_dir: Path, database_url: str | None = None, **settings: object):  # noqa: ANN201
+def make_client(data_dir: Path, database_url: str | None = None, **settings: object):
     """A TestClient on a fresh app (no analysis workers) and its CSRF token."""
     from fastapi.testclient import TestClient
 
     from rom_measure.web.app import create_app
     from rom_measure.web.config import WebSettings
 
-    app = create_app(WebSettings(data_dir=data_dir, database_url=database_url, **settings),
-                     start_workers=False)  # fmt: skip
+    app = create_app(
+        WebSettings(data_dir=data_dir, database_url=database_url, **settings), start_workers=False
+    )
     client = TestClient(app, raise_server_exceptions=False)
     token = client.get("/api/session").json()["csrf_token"]
     client.headers["X-CSRF-Token"] = token
@@ -62,7 +63,7 @@ def make_client(data_dir: Path, database_url: str | None = None, **settings: obj
 
 
 @pytest.fixture
-def client(tmp_path: Path, database_url: str | None):  # noqa: ANN201
+def client(tmp_path: Path, database_url: str | None):
     with make_client(tmp_path / "data", database_url) as test_client:
         yield test_client
 

@@ -13,8 +13,16 @@ import pytest
 from tests.web.conftest import make_client
 
 TOLERANCE_DEG = 6.0
-CLIP = {"movement": "hip-flexion", "side": "left", "width_px": 640, "height_px": 360,
-        "supersample": 1, "still_s": 1.0, "ramp_s": 0.8, "hold_s": 0.3}  # fmt: skip
+CLIP = {
+    "movement": "hip-flexion",
+    "side": "left",
+    "width_px": 640,
+    "height_px": 360,
+    "supersample": 1,
+    "still_s": 1.0,
+    "ramp_s": 0.8,
+    "hold_s": 0.3,
+}
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +42,7 @@ def rendered() -> dict[str, tuple[Path, float]]:
         pytest.skip(f"cannot render the synthetic body: {error}")
 
 
-def _start(data_dir: Path, pose_model: Path):  # noqa: ANN202
+def _start(data_dir: Path, pose_model: Path):
     from fastapi.testclient import TestClient
 
     from rom_measure.web.app import create_app
@@ -47,17 +55,20 @@ def _start(data_dir: Path, pose_model: Path):  # noqa: ANN202
     return client
 
 
-def _upload(client, visit: int, label: str, video: Path) -> int:  # noqa: ANN001
+def _upload(client, visit: int, label: str, video: Path) -> int:
     with video.open("rb") as handle:
-        answer = client.post(f"/api/visits/{visit}/clips",
-                             data={"label": label, "movement": "hip-flexion", "side": "left"},
-                             files={"file": (video.name, handle)})  # fmt: skip
+        answer = client.post(
+            f"/api/visits/{visit}/clips",
+            data={"label": label, "movement": "hip-flexion", "side": "left"},
+            files={"file": (video.name, handle)},
+        )
     assert answer.status_code == 200, answer.text
     return answer.json()["id"]
 
 
-def _wait(client, clip: int, wanted: tuple[str, ...] = ("done", "failed"),  # noqa: ANN001
-          limit_s: float = 300) -> dict:  # fmt: skip
+def _wait(
+    client, clip: int, wanted: tuple[str, ...] = ("done", "failed"), limit_s: float = 300
+) -> dict:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         state = client.get(f"/api/clips/{clip}").json()
@@ -84,16 +95,18 @@ def test_pre_post_visit_end_to_end(tmp_path: Path, pose_model: Path, rendered: d
         [row] = comparison["comparisons"]
         assert row["verdict"] == "improved"
         assert abs(row["change_deg"] - 30.0) <= 2 * TOLERANCE_DEG
-        history = client.get(f"/api/patients/{patient}/history",
-                             params={"movement": "hip-flexion", "side": "left"}).json()  # fmt: skip
+        history = client.get(
+            f"/api/patients/{patient}/history", params={"movement": "hip-flexion", "side": "left"}
+        ).json()
         [entry] = history["visits"]
         assert entry["date"] == "2026-12-02"
         assert entry["comparison"]["verdict"] == "improved"
         assert entry["asymmetry"] == {"pre": None, "post": None}  # one side only
         report = client.get(f"/api/visits/{visit}/report")
         assert report.status_code == 200 and "P-1" in report.text
-        archive = zipfile.ZipFile(io.BytesIO(client.get(f"/api/patients/{patient}/export.zip")
-                                             .content))  # fmt: skip
+        archive = zipfile.ZipFile(
+            io.BytesIO(client.get(f"/api/patients/{patient}/export.zip").content)
+        )
         names = archive.namelist()
         assert "patient.json" in names
         assert any(n.endswith("pre/hip-flexion_left/results.json") for n in names)
@@ -105,8 +118,9 @@ def test_pre_post_visit_end_to_end(tmp_path: Path, pose_model: Path, rendered: d
         client.__exit__(None, None, None)
 
 
-def test_a_restart_mid_analysis_resumes_the_queue(tmp_path: Path, pose_model: Path,
-                                                  rendered: dict) -> None:  # fmt: skip
+def test_a_restart_mid_analysis_resumes_the_queue(
+    tmp_path: Path, pose_model: Path, rendered: dict
+) -> None:
     data_dir = tmp_path / "data"
     client = _start(data_dir, pose_model)
     try:
@@ -118,8 +132,9 @@ def test_a_restart_mid_analysis_resumes_the_queue(tmp_path: Path, pose_model: Pa
         client.app.state.queue.kill()  # the server dies mid-analysis
     finally:
         client.__exit__(None, None, None)
-    states = {c: make_client(data_dir).get(f"/api/clips/{c}").json()["status"]
-              for c in (first, second)}  # fmt: skip
+    states = {
+        c: make_client(data_dir).get(f"/api/clips/{c}").json()["status"] for c in (first, second)
+    }
     assert set(states.values()) <= {"queued", "running"}, states
     client = _start(data_dir, pose_model)  # restart: both resume
     try:

@@ -11,8 +11,9 @@ from rom_measure.cli import main
 pytest.importorskip("fastapi", reason="the web extra is not installed")
 
 
-def test_all_interfaces_without_accounts_is_refused(tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+def test_all_interfaces_without_accounts_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     code = main(["serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path), "--no-browser"])
     assert code != 0
     err = capsys.readouterr().err
@@ -31,8 +32,9 @@ def test_add_user_then_the_check_passes(tmp_path: Path, monkeypatch: pytest.Monk
         check_bind("192.168.1.20", has_accounts=False)
 
 
-def test_short_passwords_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                     capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+def test_short_passwords_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     monkeypatch.setenv("ROM_MEASURE_PASSWORD", "short")
     assert main(["serve", "--data-dir", str(tmp_path), "--add-user", "kim"]) != 0
     assert "at least 8 characters" in capsys.readouterr().err
