@@ -68,8 +68,18 @@ def visit(request: Request, visit_id: int, db: Db) -> HTMLResponse:
 
 
 @router.get("/visits/{visit_id}/record", response_class=HTMLResponse)
-def record(request: Request, visit_id: int, label: str, movement: str, side: str, db: Db,
-           countdown: float = 3.0, still: float = 2.0, duration: float = 0.0) -> HTMLResponse:  # fmt: skip
+def record(
+    request: Request,
+    visit_id: int,
+    label: str,
+    movement: str,
+    side: str,
+    db: Db,
+    countdown: float = 3.0,
+    still: float = 2.0,
+    duration: float = 0.0,
+) -> HTMLResponse:
+    """The recording page; ``duration`` > 0 stops by itself after that many seconds."""
     from rom_measure.measure.movements import get_movement
 
     crud.check_clip_fields(label, movement, side)
