@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import multiprocessing
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -76,16 +77,48 @@ class AnalysisQueue:
     def __init__(self, url: str, data_dir: Path, workers: int = 1,
                  model: str | None = None, annotate: bool = True) -> None:  # fmt: skip
         self.url, self.data_dir, self.model, self.annotate = url, str(data_dir), model, annotate
-        context = multiprocessing.get_context("spawn")  # no fork of a threaded server
-        self._pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context)
+        self.workers, self._closed, self._lock = max(1, workers), False, threading.Lock()
+        self._pool = self._new_pool()
         self.futures: dict[int, Future] = {}
 
+    def _new_pool(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded server
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+
     def submit(self, clip_id: int) -> Future:
-        future = self._pool.submit(
+        pool = self._pool
+        future = pool.submit(
             analyze_clip, self.url, self.data_dir, clip_id, self.model, self.annotate
         )
         self.futures[clip_id] = future
+        future.add_done_callback(lambda done: self._finished(clip_id, done, pool))
         return future
+
+    def _finished(self, clip_id: int, future: Future, pool: ProcessPoolExecutor) -> None:
+        """A worker that died (e.g. out of memory) fails its clip; queued ones go on."""
+        from concurrent.futures import CancelledError
+        from concurrent.futures.process import BrokenProcessPool
+
+        from rom_measure.web.models import Clip
+
+        try:
+            error = future.exception()
+        except CancelledError:
+            return  # shutting down: the clip stays pending and resumes at the next start
+        if error is None or self._closed:
+            return
+        with _session(self.url) as db:
+            clip = db.get(Clip, clip_id)
+            if clip is None or clip.status in ("done", "failed"):
+                return
+            if clip.status == "running" or not isinstance(error, BrokenProcessPool):
+                clip.status, clip.error = "failed", f"the analysis process stopped: {error}"[:500]
+                db.commit()
+                return
+        with self._lock:  # a queued clip of a broken pool: a fresh pool takes it
+            if self._pool is pool:
+                self._pool = self._new_pool()
+        self.submit(clip_id)
 
     def resume(self, session: Any) -> list[int]:
         """Resubmit every queued or running clip (after a crash or a restart)."""
@@ -101,10 +134,12 @@ class AnalysisQueue:
         return list(pending)
 
     def shutdown(self, wait: bool = False) -> None:
+        self._closed = True
         self._pool.shutdown(wait=wait, cancel_futures=True)
 
     def kill(self) -> None:
         """Stop the workers at once (a crash, for tests); their clips stay pending."""
+        self._closed = True
         for process in list(getattr(self._pool, "_processes", {}).values()):
             process.kill()
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -144,3 +144,28 @@ def test_a_restart_mid_analysis_resumes_the_queue(
             assert abs(state["rom_deg"] - rendered[label][1]) <= TOLERANCE_DEG
     finally:
         client.__exit__(None, None, None)
+
+
+def test_a_worker_that_dies_fails_its_clip_only(
+    tmp_path: Path, pose_model: Path, rendered: dict
+) -> None:
+    import os
+    import signal
+
+    client = _start(tmp_path / "data", pose_model)
+    try:
+        patient = client.post("/api/patients", json={"code": "P-3"}).json()["id"]
+        visit = client.post(f"/api/patients/{patient}/visits", json={}).json()["id"]
+        first = _upload(client, visit, "pre", rendered["pre"][0])
+        second = _upload(client, visit, "post", rendered["post"][0])
+        _wait(client, first, ("running",))
+        pool = client.app.state.queue._pool
+        for process in list(pool._processes.values()):
+            os.kill(process.pid, signal.SIGKILL)  # e.g. the kernel's out-of-memory killer
+        state = _wait(client, first)
+        assert state["status"] == "failed"
+        assert "analysis process stopped" in state["error"]
+        state = _wait(client, second)
+        assert state["status"] == "done", state["error"]
+    finally:
+        client.__exit__(None, None, None)

@@ -75,7 +75,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, pose_model: Path) -> Iterat
                            annotate=False)  # fmt: skip
     port = _free_port()
     config = uvicorn.Config(create_app(settings, live=_live_hooks()), host="127.0.0.1",
-                            port=port, log_level="warning", ws="websockets")  # fmt: skip
+                            port=port, log_level="warning", ws="websockets-sansio")  # fmt: skip
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()

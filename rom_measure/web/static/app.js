@@ -100,7 +100,8 @@ function historyChart(history, title) {
     chart.append(svg("text", { x: W - R - 4, y: y(first.rom_deg + mdc) + 12, "text-anchor": "end", "font-size": 11, fill: "#4a6a8f" },
       `first value ± MDC95 (${mdc}°)`));
   }
-  for (let t = lo; t <= hi; t += (hi - lo) / 5) {
+  const step = [5, 10, 20, 30, 45, 60].find((s) => (hi - lo) / s <= 6) || 90;
+  for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) {
     chart.append(svg("line", { x1: L, x2: W - R, y1: y(t), y2: y(t), stroke: "#eee" }));
     chart.append(svg("text", { x: L - 6, y: y(t) + 4, "text-anchor": "end", "font-size": 11 }, `${Math.round(t)}°`));
   }
@@ -111,8 +112,14 @@ function historyChart(history, title) {
       const m = v[label];
       if (!m || m.rom_deg === null) return;
       const cx = x(i) + (k ? 8 : -8), u = m.uncertainty_deg || 0;
-      chart.append(svg("line", { x1: cx, x2: cx, y1: y(m.rom_deg - u), y2: y(m.rom_deg + u), stroke: colors[label], "stroke-width": 2 }));
-      chart.append(svg("circle", { cx, cy: y(m.rom_deg), r: 5, fill: colors[label], class: `point ${label}`,
+      for (const [a, b] of [[cx, cx], [cx - 6, cx + 6]]) {
+        for (const end of a === b ? [null] : [m.rom_deg - u, m.rom_deg + u]) {
+          chart.append(svg("line", end === null
+            ? { x1: a, x2: b, y1: y(m.rom_deg - u), y2: y(m.rom_deg + u), stroke: colors[label], "stroke-width": 2, class: "error-bar" }
+            : { x1: a, x2: b, y1: y(end), y2: y(end), stroke: colors[label], "stroke-width": 2 }));
+        }
+      }
+      chart.append(svg("circle", { cx, cy: y(m.rom_deg), r: 3.5, fill: colors[label], class: `point ${label}`,
         "data-rom": m.rom_deg }, undefined));
       chart.lastChild.append(svg("title", {}, `${label} ${deg(m.rom_deg)} ± ${deg(u)} (${m.verdict})`));
     });
@@ -190,7 +197,7 @@ function visitPage(visitId) {
     $("#comparisons tbody").innerHTML = comparison.comparisons.map((c) => `<tr class="comparison"><td>${esc(c.movement)}</td><td>${c.side}</td>` +
       `<td>${deg(c.pre_rom_deg)}</td><td>${deg(c.post_rom_deg)}</td><td>${deg(c.change_deg, true)}</td>` +
       `<td>${deg(c.ci95_deg[0], true)} to ${deg(c.ci95_deg[1], true)}</td><td>${deg(c.mdc95_deg)}</td>` +
-      `<td class="verdict ${c.verdict.replaceAll(" ", "-")}">${esc(c.verdict)}${c.reasons.length ? "<br><small>" + c.reasons.map(esc).join("; ") + "</small>" : ""}</td></tr>`).join("")
+      `<td class="verdict ${c.verdict.replaceAll(" ", "-")}">${esc(c.verdict)}${c.reasons.length ? "<br><small class=\"reasons\">" + c.reasons.map(esc).join("; ") + "</small>" : ""}</td></tr>`).join("")
       || `<tr><td colspan="8" class="muted">A comparison appears when a pre and a post clip of one movement and side are analysed.</td></tr>`;
     if (visit.clips.some((c) => c.status === "queued" || c.status === "running")) setTimeout(refresh, 1500);
   };
@@ -208,7 +215,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function recordPage(d) {
   const video = $("#video"), overlay = $("#overlay"), picker = $("#camera");
   const phase = $("#phase"), angle = $("#angle");
-  let stream = null, socket = null, recorder = null, chunks = [], stopTimer = null;
+  let stream = null, socket = null, recorder = null, chunks = [], stopTimer = null, zeroed = false;
   const times = [];
   window.liveStats = { answers: 0, fps: 0, ready: false };
 
@@ -248,7 +255,8 @@ async function recordPage(d) {
       if (s.message) hints.push(s.message);
     }
     $("#light-hint").textContent = hints.join(" · ");
-    angle.textContent = answer.angle_deg === null ? "" : `${answer.angle_deg.toFixed(0)}°`;
+    // the live angle's zero is the still start: shown once the recording has begun
+    angle.textContent = !zeroed || answer.angle_deg === null ? "" : `${answer.angle_deg.toFixed(0)}°`;
     drawPose(answer);
     const now = performance.now();
     times.push(now);
@@ -328,6 +336,7 @@ async function recordPage(d) {
     recorder.ondataavailable = (e) => e.data.size && chunks.push(e.data);
     recorder.start(250);
     if (socket && socket.readyState === WebSocket.OPEN) socket.send("reset");
+    zeroed = true;
     $("#stop").disabled = false;
     if (Number(d.still) > 0) { phase.textContent = "Stand still"; await sleep(Number(d.still) * 1000); }
     phase.textContent = "Now move";
