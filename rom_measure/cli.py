@@ -215,6 +215,15 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_analyze)
 
 
+def _live_hooks() -> object:
+    """The capture wing's live lights and instructions, for the web app's recording page."""
+    from rom_measure.capture.live import LiveAnalyzer, instructions
+    from rom_measure.web.live import LiveHooks
+
+    return LiveHooks(lambda move, side, backend: LiveAnalyzer(move, side, backend, max_side_px=480),
+                     instructions)  # fmt: skip
+
+
 _CONFIG_HELP = "TOML settings file (default: ./rom-measure.toml if there); flags override it"
 
 
@@ -269,6 +278,9 @@ def build_parser(
 
     for module in (report, record, batch):
         module.register(sub)
+    from rom_measure.web import serve  # light: the web extra is imported by the command
+
+    serve.register(sub, live_hooks=_live_hooks)
     p = sub.add_parser("config", help="show the settings in force (defaults and config file)")
     p.add_argument("--show", action="store_true", help="print them as TOML (the default)")
     p.set_defaults(func=cmd_config)
