@@ -456,7 +456,6 @@ def load_body(folder: Path | None = None, shape: str = "base") -> BodyModel:
         The body model (memoised per process).
     """
     from rom_measure.media.assets import body_dir, cache_dir
-
     from rom_measure.synth.shapes import BODY_SHAPES
 
     if shape not in BODY_SHAPES:
