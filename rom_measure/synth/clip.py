@@ -280,7 +280,8 @@ class SyntheticClip:
         spec.validate()
         self.spec = spec
         self.body = body if body is not None else load_body(shape=spec.body)
-        self.camera = spec.camera(float(self.body.vertices_m[:, 1].max()) / BASE_HEIGHT_M)
+        scale = 1.0 if spec.body == "base" else self.body.vertices_m[:, 1].max() / BASE_HEIGHT_M
+        self.camera = spec.camera(float(scale))
         self.trajectory = spec.trajectory()
         n = max(1, round(self.trajectory.duration_s * spec.fps))
         self.times_s = np.arange(n) / spec.fps
