@@ -18,6 +18,7 @@ _NEW_DEFAULTS = {
     "light": 1.0,
     "noise": 0.0,
     "rep_peaks_deg": None,
+    "bystander": False,
 }
 
 

@@ -112,6 +112,8 @@ class ClipSpec:
         noise: standard deviation of per-pixel sensor noise, in 8-bit levels.
         rep_peaks_deg: one peak per repetition (overrides ``peak_deg`` and
             ``repetitions``); the truth ROM is the largest.
+        bystander: a second person (the average-male body, standing still) beside
+            and behind the subject, partly in frame.
     """
 
     movement: str
@@ -136,6 +138,7 @@ class ClipSpec:
     light: float = 1.0
     noise: float = 0.0
     rep_peaks_deg: tuple[float, ...] | None = None
+    bystander: bool = False
 
     def validate(self) -> None:
         """Raise :class:`InputError` for an unusable spec."""
@@ -287,13 +290,14 @@ class SyntheticClip:
         self.times_s = np.arange(n) / spec.fps
         self.angles_deg = np.array([self.trajectory.angle_at(t) for t in self.times_s])
         self._renderer: Renderer | None = None
+        self._bystander = _bystander_vertices(self.camera) if spec.bystander else None
 
     @property
     def renderer(self) -> Renderer:
         """The renderer (built on first use: it precomputes the background)."""
         if self._renderer is None:
             self._renderer = Renderer(
-                self.body,
+                _with_bystander(self.body, self._bystander) if self.spec.bystander else self.body,
                 self.camera,
                 appearance_for_seed(self.spec.seed),
                 supersample=self.spec.supersample,
@@ -313,6 +317,11 @@ class SyntheticClip:
             out[name] = posed.vertices_m[self.body.landmark_vertices[name]]
         return out
 
+    def _render(self, vertices_m: np.ndarray, index: int) -> np.ndarray:
+        if self._bystander is not None:
+            vertices_m = np.concatenate([vertices_m, self._bystander])
+        return self._finish(self.renderer.render(vertices_m), index)
+
     def _finish(self, rgb: np.ndarray, index: int) -> np.ndarray:
         """Exposure (linear light) and sensor noise, deterministic per frame."""
         spec = self.spec
@@ -329,7 +338,7 @@ class SyntheticClip:
     def frames(self) -> Iterator[Frame]:
         """Render every frame in order."""
         for i, (t, a) in enumerate(zip(self.times_s, self.angles_deg, strict=True)):
-            rgb = self._finish(self.renderer.render(self.pose(a).vertices_m), i)
+            rgb = self._render(self.pose(a).vertices_m, i)
             yield Frame(rgb, float(t), float(a))
 
     def _truth(self, tracks: dict[str, list[np.ndarray]]) -> Truth:
@@ -383,13 +392,44 @@ class SyntheticClip:
                     posed = self.pose(a)
                     for k, p in self.joints(posed).items():
                         tracks.setdefault(k, []).append(p)
-                    frame = self._finish(self.renderer.render(posed.vertices_m), i)
+                    frame = self._render(posed.vertices_m, i)
                     writer.send(np.ascontiguousarray(frame))
             finally:
                 writer.close()
         truth = self._truth(tracks)
         atomic_write_json(truth_path_for(out_path), truth.to_dict())
         return truth
+
+
+_BYSTANDER = "average-male"
+
+
+def _bystander_vertices(camera: Camera) -> np.ndarray:
+    """Rest vertices of a second person near the right edge of the frame, 0.8 m farther away."""
+    rest = load_body(shape=_BYSTANDER).vertices_m
+    right = camera.rotation[0] * np.array([1.0, 0.0, 1.0])
+    away = camera.rotation[2] * np.array([1.0, 0.0, 1.0])
+    lateral = 0.8 * (camera.width_px / 2.0) / camera.focal_px * (camera.distance_m + 0.8)
+    shift = lateral * right / np.linalg.norm(right) + 0.8 * away / np.linalg.norm(away)
+    return rest + shift
+
+
+def _with_bystander(body: BodyModel, extra: np.ndarray | None) -> BodyModel:
+    """The subject's mesh and the bystander's as one mesh for the renderer."""
+    from dataclasses import replace
+
+    other = load_body(shape=_BYSTANDER)
+    n = len(body.vertices_m)
+    assert extra is not None and len(extra) == len(other.vertices_m)
+    return replace(
+        body,
+        vertices_m=np.concatenate([body.vertices_m, extra]),
+        faces=np.concatenate([body.faces, other.faces + n]).astype(np.int32),
+        material=np.concatenate([body.material, other.material]),
+        split_field=np.concatenate([body.split_field, other.split_field]),
+        split_inside=np.concatenate([body.split_inside, other.split_inside]),
+        split_outside=np.concatenate([body.split_outside, other.split_outside]),
+    )
 
 
 def render_clip(spec: ClipSpec, out_path: Path) -> Truth:

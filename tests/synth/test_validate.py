@@ -51,6 +51,7 @@ def test_at_least_six_body_shapes_in_the_suite() -> None:
     assert len(bodies) >= 6
     assert {"heavy-male", "slim-female", "short-older-female", "tall-male"} <= bodies
     assert bodies <= set(BODY_SHAPES)
+    assert any(c.bystander for c in suite()) and any(c.off_plane_deg for c in suite())
 
 
 def test_camera_set_ups_span_pitch_fps_orientation_and_light() -> None:
@@ -137,3 +138,15 @@ def test_dim_light_and_noise_are_applied_and_deterministic() -> None:
     assert np.array_equal(a, b)
     assert a.mean() < 0.8 * frame.mean()
     assert not np.array_equal(a, dim._finish(frame, 1))
+
+
+def test_bystander_adds_a_second_person_to_the_frame() -> None:
+    spec = ClipSpec("hip-flexion", "left", width_px=96, height_px=64, supersample=1)
+    alone = SyntheticClip(spec)
+    crowd = SyntheticClip(ClipSpec(**{**spec.__dict__, "bystander": True}), body=alone.body)
+    pose = alone.pose(0.0).vertices_m
+    a, b = alone._render(pose, 0), crowd._render(pose, 0)
+    changed = np.any(a != b, axis=2)
+    assert changed.any()
+    columns = np.flatnonzero(changed.any(axis=0))
+    assert columns.min() > 96 // 2  # the bystander stands to the right of the subject
