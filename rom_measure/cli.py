@@ -100,9 +100,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from rom_measure.synth.validate import report, run_validation, suite, write_validation
+    from rom_measure.synth.validate import (
+        read_cases,
+        report,
+        run_validation,
+        suite,
+        write_validation,
+    )
     from rom_measure.visit.outputs import prepare_output_dir
 
+    if args.report_from:  # re-report earlier runs without rendering or measuring
+        print(report([row for path in args.report_from for row in read_cases(path)]))
+        return 0
     out = prepare_output_dir(args.out)
     cases = suite(quick=args.quick, split=args.split, per_movement=args.per_movement)
     print(f"validating {len(cases)} rendered cases (rendered once, then cached) ...")
@@ -211,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="6 cases (CI) instead of the full suite")
     p.add_argument("--split", choices=("training", "held-out"), help="only this split")
     p.add_argument("--per-movement", type=int, help="cases per movement and split (a subset)")
+    p.add_argument("--report-from", nargs="+", type=Path, metavar="CASES_CSV",
+                   help="print the report of earlier validation_cases.csv and stop")  # fmt: skip
     p.add_argument("--out", "-o", type=Path, default=Path("rom-measure-validation"))
     p.add_argument("--workers", type=int, default=1, help="parallel processes")
     p.set_defaults(func=cmd_validate)

@@ -30,6 +30,8 @@ __all__ = [
     "ValidationCase",
     "check_gains",
     "fit_calibration",
+    "read_cases",
+    "report",
     "run_validation",
     "suite",
     "summarize",
@@ -385,6 +387,23 @@ def _csv(rows: list[dict[str, Any]]) -> str:
         writer.writeheader()
         writer.writerows(rows)
     return buffer.getvalue()
+
+
+def read_cases(path: Path) -> list[dict[str, Any]]:
+    """Rows of a ``validation_cases.csv`` back as typed dictionaries (to re-report)."""
+    numbers = ("peak_deg", "off_plane_deg", "true_rom_deg", "measured_rom_deg", "error_deg",
+               "uncertainty_deg", "off_plane_estimate_deg")  # fmt: skip
+    rows = []
+    with open(path, encoding="utf-8", newline="") as handle:
+        for raw in csv.DictReader(handle):
+            row: dict[str, Any] = dict(raw)
+            for key in numbers:
+                if key in row:
+                    row[key] = float(row[key]) if row[key] not in ("", None) else None
+            row["repetitions"] = int(row.get("repetitions") or 1)
+            row["bystander"] = row.get("bystander") == "True"
+            rows.append(row)
+    return rows
 
 
 def write_validation(rows: list[dict[str, Any]], out_dir: Path) -> dict[str, Path]:
