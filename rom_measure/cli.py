@@ -119,37 +119,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from rom_measure.synth.validate import (
-        fit_calibration,
-        format_summary,
+        read_cases,
+        report,
         run_validation,
         suite,
-        summarize,
         write_validation,
     )
     from rom_measure.visit.outputs import prepare_output_dir
 
+    if args.report_from:  # re-report earlier runs without rendering or measuring
+        print(report([row for path in args.report_from for row in read_cases(path)]))
+        return 0
     out = prepare_output_dir(args.out)
-    cases = suite(quick=args.quick)
+    cases = suite(quick=args.quick, split=args.split, per_movement=args.per_movement)
     print(f"validating {len(cases)} rendered cases (rendered once, then cached) ...")
 
     def progress(row: dict) -> None:
         measured = row["measured_rom_deg"]
         shown = "—" if measured is None else f"{measured:.1f}°"
-        print(f"  {row['movement']:<21} {row['side']:<5} peak {row['peak_deg']:>4.0f}° "
-              f"off {row['off_plane_deg']:>2.0f}° at {row['distance_m']:.1f} m: true "
+        print(f"  {row['split']:<8} {row['movement']:<21} {row['side']:<5} "
+              f"{row['body']:<18} {row['camera']:<13} off {row['off_plane_deg']:>2.0f}°: true "
               f"{row['true_rom_deg']:.1f}°, measured {shown} [{row['verdict']}] {row['flags']}",
               flush=True)  # fmt: skip
 
     rows = run_validation(cases, workers=args.workers, progress=progress)
     paths = write_validation(rows, out)
     print()
-    print(format_summary(summarize(rows)))
-    print("calibration (ROM gain fitted on the ideal-view cases; applied gain in brackets):")
-    for movement, fit in fit_calibration(rows).items():
-        print(
-            f"  {movement:<21} {fit['gain']:.3f} [{fit['applied_gain']:.3f}]  residual RMS "
-            f"{fit['residual_rms_deg']:.1f}°"
-        )
+    print(report(rows))
     print(f"written: {paths['cases']}, {paths['summary']}")
     return 0
 
@@ -267,7 +263,11 @@ def build_parser(
     p.add_argument("--no-report", dest="report", action="store_false")
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("validate", help="accuracy against rendered ground truth")
-    p.add_argument("--quick", action="store_true", help="20 cases instead of 240")
+    p.add_argument("--quick", action="store_true", help="6 cases (CI) instead of the full suite")
+    p.add_argument("--split", choices=("training", "held-out"), help="only this split")
+    p.add_argument("--per-movement", type=int, help="cases per movement and split (a subset)")
+    p.add_argument("--report-from", nargs="+", type=Path, metavar="CASES_CSV",
+                   help="print the report of earlier validation_cases.csv and stop")  # fmt: skip
     p.add_argument("--out", "-o", type=Path, default=Path("rom-measure-validation"))
     p.add_argument("--workers", type=int, default=1, help="parallel processes")
     p.set_defaults(func=cmd_validate)

@@ -457,16 +457,21 @@ MOVEMENTS: dict[str, Movement] = {
 }  # fmt: skip
 
 
-# Measured against rendered ground truth (``rom-measure validate``, 240 clips, 640x360):
-# ROM gain fitted through the origin on the clips filmed perpendicular to the movement
-# plane (near and far), and the RMS error left within 15 deg of that view after it.
+# Measured against rendered ground truth (``rom-measure validate``). The gains were fitted
+# through the origin on the perpendicular-view clips of the unshaped "base" body (now
+# part of the training split); the second value is the RMS error left within 15 deg of
+# that view. Each gain was then checked on the held-out split (other bodies and camera
+# set-ups; ACCURACY.md, 2 clips per movement): ankle-lunge's gain made the held-out error
+# larger, so it is removed (1.0). neck-extension's gain is kept: the held-out case
+# against it is a flagged 40 deg failure; on the verdict-ok case it helps. Re-check
+# both on the full run (``rom-measure validate``) before trusting the others.
 CALIBRATION: dict[str, tuple[float, float]] = {
     "hip-flexion": (1.070, 2.5),
     "hip-extension": (1.151, 1.5),
     "hip-abduction": (1.120, 1.9),
     "ankle-dorsiflexion": (1.214, 1.5),
     "ankle-plantarflexion": (1.151, 4.0),
-    "ankle-lunge": (1.042, 8.1),
+    "ankle-lunge": (1.0, 8.1),
     "neck-flexion": (1.272, 7.9),
     "neck-extension": (1.122, 2.5),
     "neck-lateral-flexion": (1.324, 5.6),

@@ -310,10 +310,13 @@ def _landmarks(
     return out
 
 
-def _build(folder: Path) -> dict[str, np.ndarray]:
+def _build(folder: Path, shape: str = "base") -> dict[str, np.ndarray]:
     from scipy.spatial import cKDTree
 
+    from rom_measure.synth.shapes import shape_offsets_dm
+
     verts_dm, groups = _parse_obj(folder / "base.obj")
+    verts_dm = verts_dm + shape_offsets_dm(shape, len(verts_dm))  # joints follow the shape
     rig = json.loads((folder / "rig.mixamo.json").read_text(encoding="utf-8"))["bones"]
     raw_w = json.loads((folder / "weights.mixamo.json").read_text(encoding="utf-8"))["weights"]
     order = _sorted_bones(rig)
@@ -408,8 +411,12 @@ def _build(folder: Path) -> dict[str, np.ndarray]:
     }
 
 
-def _digest(folder: Path) -> str:
+def _digest(folder: Path, shape: str = "base") -> str:
+    from rom_measure.synth.shapes import BODY_SHAPES
+
     h = hashlib.sha256(f"synth-body-v{_FORMAT_VERSION}".encode())
+    if shape != "base":  # the unshaped body keeps its cache name
+        h.update(repr((shape, BODY_SHAPES[shape])).encode())
     for name in ("base.obj", "rig.mixamo.json", "weights.mixamo.json"):
         h.update((folder / name).read_bytes())
     return h.hexdigest()[:16]
@@ -436,28 +443,33 @@ def _from_arrays(data: dict[str, np.ndarray]) -> BodyModel:
 _CACHE: dict[str, BodyModel] = {}
 
 
-def load_body(folder: Path | None = None) -> BodyModel:
+def load_body(folder: Path | None = None, shape: str = "base") -> BodyModel:
     """Load the body model, building and caching the preprocessed ``.npz`` on first use.
 
     Args:
         folder: folder with ``base.obj``, ``rig.mixamo.json``, ``weights.mixamo.json``;
             by default the provisioned body (:func:`rom_measure.media.assets.body_dir`).
+        shape: a body preset of :data:`rom_measure.synth.shapes.BODY_SHAPES`
+            (``base`` = the unshaped mesh).
 
     Returns:
         The body model (memoised per process).
     """
     from rom_measure.media.assets import body_dir, cache_dir
+    from rom_measure.synth.shapes import BODY_SHAPES
 
+    if shape not in BODY_SHAPES:
+        raise AssetError(f"unknown body {shape!r}: choose one of {', '.join(BODY_SHAPES)}")
     folder = Path(folder) if folder is not None else body_dir()
-    key = str(folder.resolve())
+    key = f"{folder.resolve()}|{shape}"
     if key in _CACHE:
         return _CACHE[key]
-    target = cache_dir() / f"synth-body-{_digest(folder)}.npz"
+    target = cache_dir() / f"synth-body-{_digest(folder, shape)}.npz"
     if target.exists():
         with np.load(target, allow_pickle=False) as npz:
             data = {k: npz[k] for k in npz.files}
     else:
-        data = _build(folder)
+        data = _build(folder, shape)
         with atomic_path(target) as tmp:
             np.savez_compressed(tmp, **data)
     model = _from_arrays(data)

@@ -11,6 +11,16 @@ from rom_measure.media.assets import cache_dir
 
 __all__ = ["cached_clip"]
 
+#: Spec fields added after RENDER_VERSION 1, left out of the key at their defaults.
+_NEW_DEFAULTS = {
+    "body": "base",
+    "pitch_offset_deg": 0.0,
+    "light": 1.0,
+    "noise": 0.0,
+    "rep_peaks_deg": None,
+    "bystander": False,
+}
+
 
 def cached_clip(spec, folder: Path | None = None) -> tuple[Path, dict]:
     """Render ``spec`` (a :class:`rom_measure.synth.ClipSpec`) once; return (mp4, truth dict).
@@ -23,11 +33,16 @@ def cached_clip(spec, folder: Path | None = None) -> tuple[Path, dict]:
 
     from rom_measure.synth import RENDER_VERSION, load_truth, render_clip, truth_path_for
 
-    key = json.dumps({"render_version": RENDER_VERSION, **asdict(spec)}, sort_keys=True)
+    fields = asdict(spec)
+    for name, default in _NEW_DEFAULTS.items():  # older specs keep their cache names
+        if fields.get(name) == default:
+            fields.pop(name)
+    key = json.dumps({"render_version": RENDER_VERSION, **fields}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     folder = Path(folder or cache_dir() / "synthetic")
     folder.mkdir(parents=True, exist_ok=True)
-    video = folder / f"{spec.movement}_{spec.side}_{digest}.mp4"
+    body = "" if spec.body == "base" else f"{spec.body}_"
+    video = folder / f"{spec.movement}_{spec.side}_{body}{digest}.mp4"
     with FileLock(str(video) + ".lock", timeout=900):
         truth_file = truth_path_for(video)
         if not (video.is_file() and truth_file.is_file()):

@@ -45,6 +45,9 @@ __all__ = [
 #: Bumped whenever the same spec would give different pixels or truth (cache keys).
 RENDER_VERSION = 1
 
+#: Standing height of the unshaped body (framing windows are set for it).
+BASE_HEIGHT_M = 1.674
+
 #: Joint centres reported in the truth: name -> bone whose head is the joint.
 JOINT_BONES = {
     "pelvis": "Hips",
@@ -103,6 +106,14 @@ class ClipSpec:
         rest_s: neutral pause between repetitions.
         supersample: anti-aliasing factor (samples per pixel = its square).
         seed: appearance variation (0 = the default look).
+        body: body shape preset (:data:`rom_measure.synth.shapes.BODY_SHAPES`).
+        pitch_offset_deg: extra downward tilt of the camera beyond aiming at the subject.
+        light: exposure factor on linear light (1 = normal, 0.4 = a dim room).
+        noise: standard deviation of per-pixel sensor noise, in 8-bit levels.
+        rep_peaks_deg: one peak per repetition (overrides ``peak_deg`` and
+            ``repetitions``); the truth ROM is the largest.
+        bystander: a second person (the average-male body, standing still) beside
+            and behind the subject, partly in frame.
     """
 
     movement: str
@@ -122,9 +133,21 @@ class ClipSpec:
     rest_s: float = 0.4
     supersample: int = 2
     seed: int = 0
+    body: str = "base"
+    pitch_offset_deg: float = 0.0
+    light: float = 1.0
+    noise: float = 0.0
+    rep_peaks_deg: tuple[float, ...] | None = None
+    bystander: bool = False
 
     def validate(self) -> None:
         """Raise :class:`InputError` for an unusable spec."""
+        from rom_measure.synth.shapes import BODY_SHAPES
+
+        if self.body not in BODY_SHAPES:
+            raise InputError(f"unknown body {self.body!r}: choose one of {', '.join(BODY_SHAPES)}")
+        if not (self.light > 0 and self.noise >= 0):
+            raise InputError("light must be positive and noise non-negative")
         try:
             check_movement(self.movement, self.side)
         except ValueError as exc:
@@ -136,17 +159,30 @@ class ClipSpec:
 
     @property
     def peak(self) -> float:
-        """The peak angle actually used."""
+        """The (largest) peak angle actually used."""
+        if self.rep_peaks_deg:
+            return float(max(self.rep_peaks_deg))
         return DEFAULT_PEAK_DEG[self.movement] if self.peak_deg is None else float(self.peak_deg)
+
+    @property
+    def n_repetitions(self) -> int:
+        """Number of repetitions actually performed."""
+        return len(self.rep_peaks_deg) if self.rep_peaks_deg else self.repetitions
 
     def trajectory(self) -> Trajectory:
         """Time course of the truth angle."""
         return Trajectory(
-            self.peak, self.repetitions, self.still_s, self.ramp_s, self.hold_s, self.rest_s
+            self.peak,
+            self.n_repetitions,
+            self.still_s,
+            self.ramp_s,
+            self.hold_s,
+            self.rest_s,
+            peaks_deg=tuple(float(p) for p in self.rep_peaks_deg or ()),
         )
 
-    def camera(self) -> Camera:
-        """The camera filming the clip."""
+    def camera(self, scale: float = 1.0) -> Camera:
+        """The camera filming the clip (``scale``: subject height / base body height)."""
         return default_camera(
             self.movement,
             self.side,
@@ -156,6 +192,8 @@ class ClipSpec:
             off_plane_deg=self.off_plane_deg,
             height_m=self.camera_height_m,
             fov_deg=self.fov_deg,
+            pitch_offset_deg=self.pitch_offset_deg,
+            scale=scale,
         )
 
 
@@ -244,20 +282,22 @@ class SyntheticClip:
     def __init__(self, spec: ClipSpec, body: BodyModel | None = None) -> None:
         spec.validate()
         self.spec = spec
-        self.body = body if body is not None else load_body()
-        self.camera = spec.camera()
+        self.body = body if body is not None else load_body(shape=spec.body)
+        scale = 1.0 if spec.body == "base" else self.body.vertices_m[:, 1].max() / BASE_HEIGHT_M
+        self.camera = spec.camera(float(scale))
         self.trajectory = spec.trajectory()
         n = max(1, round(self.trajectory.duration_s * spec.fps))
         self.times_s = np.arange(n) / spec.fps
         self.angles_deg = np.array([self.trajectory.angle_at(t) for t in self.times_s])
         self._renderer: Renderer | None = None
+        self._bystander = _bystander_vertices(self.camera) if spec.bystander else None
 
     @property
     def renderer(self) -> Renderer:
         """The renderer (built on first use: it precomputes the background)."""
         if self._renderer is None:
             self._renderer = Renderer(
-                self.body,
+                _with_bystander(self.body, self._bystander) if self.spec.bystander else self.body,
                 self.camera,
                 appearance_for_seed(self.spec.seed),
                 supersample=self.spec.supersample,
@@ -277,10 +317,29 @@ class SyntheticClip:
             out[name] = posed.vertices_m[self.body.landmark_vertices[name]]
         return out
 
+    def _render(self, vertices_m: np.ndarray, index: int) -> np.ndarray:
+        if self._bystander is not None:
+            vertices_m = np.concatenate([vertices_m, self._bystander])
+        return self._finish(self.renderer.render(vertices_m), index)
+
+    def _finish(self, rgb: np.ndarray, index: int) -> np.ndarray:
+        """Exposure (linear light) and sensor noise, deterministic per frame."""
+        spec = self.spec
+        if spec.light == 1.0 and spec.noise == 0.0:
+            return rgb
+        out = rgb.astype(np.float32)
+        if spec.light != 1.0:
+            out = 255.0 * np.clip((out / 255.0) ** 2.2 * spec.light, 0.0, 1.0) ** (1.0 / 2.2)
+        if spec.noise > 0.0:
+            rng = np.random.default_rng((spec.seed, index))
+            out += rng.normal(0.0, spec.noise, out.shape).astype(np.float32)
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
     def frames(self) -> Iterator[Frame]:
         """Render every frame in order."""
-        for t, a in zip(self.times_s, self.angles_deg, strict=True):
-            yield Frame(self.renderer.render(self.pose(a).vertices_m), float(t), float(a))
+        for i, (t, a) in enumerate(zip(self.times_s, self.angles_deg, strict=True)):
+            rgb = self._render(self.pose(a).vertices_m, i)
+            yield Frame(rgb, float(t), float(a))
 
     def _truth(self, tracks: dict[str, list[np.ndarray]]) -> Truth:
         spec = self.spec
@@ -291,9 +350,9 @@ class SyntheticClip:
             fps=spec.fps,
             time_s=tuple(_r(t, 6) for t in self.times_s),
             angle_deg=tuple(_r(a, 4) for a in self.angles_deg),
-            rom_deg=_r(spec.peak if spec.repetitions > 0 else 0.0, 4),
+            rom_deg=_r(spec.peak if spec.n_repetitions > 0 else 0.0, 4),
             peak_deg=_r(spec.peak, 4),
-            repetitions=spec.repetitions,
+            repetitions=spec.n_repetitions,
             camera=self.camera.as_dict(),
             joints_px={k: [[_r(c, 2) for c in p] for p in v] for k, v in px.items()},
             joints_world_m={k: [[_r(c, 5) for c in p] for p in v] for k, v in tracks.items()},
@@ -329,17 +388,48 @@ class SyntheticClip:
             )
             writer.send(None)
             try:
-                for a in self.angles_deg:
+                for i, a in enumerate(self.angles_deg):
                     posed = self.pose(a)
                     for k, p in self.joints(posed).items():
                         tracks.setdefault(k, []).append(p)
-                    frame = self.renderer.render(posed.vertices_m)
+                    frame = self._render(posed.vertices_m, i)
                     writer.send(np.ascontiguousarray(frame))
             finally:
                 writer.close()
         truth = self._truth(tracks)
         atomic_write_json(truth_path_for(out_path), truth.to_dict())
         return truth
+
+
+_BYSTANDER = "average-male"
+
+
+def _bystander_vertices(camera: Camera) -> np.ndarray:
+    """Rest vertices of a second person near the right edge of the frame, 0.8 m farther away."""
+    rest = load_body(shape=_BYSTANDER).vertices_m
+    right = camera.rotation[0] * np.array([1.0, 0.0, 1.0])
+    away = camera.rotation[2] * np.array([1.0, 0.0, 1.0])
+    lateral = 0.8 * (camera.width_px / 2.0) / camera.focal_px * (camera.distance_m + 0.8)
+    shift = lateral * right / np.linalg.norm(right) + 0.8 * away / np.linalg.norm(away)
+    return rest + shift
+
+
+def _with_bystander(body: BodyModel, extra: np.ndarray | None) -> BodyModel:
+    """The subject's mesh and the bystander's as one mesh for the renderer."""
+    from dataclasses import replace
+
+    other = load_body(shape=_BYSTANDER)
+    n = len(body.vertices_m)
+    assert extra is not None and len(extra) == len(other.vertices_m)
+    return replace(
+        body,
+        vertices_m=np.concatenate([body.vertices_m, extra]),
+        faces=np.concatenate([body.faces, other.faces + n]).astype(np.int32),
+        material=np.concatenate([body.material, other.material]),
+        split_field=np.concatenate([body.split_field, other.split_field]),
+        split_inside=np.concatenate([body.split_inside, other.split_inside]),
+        split_outside=np.concatenate([body.split_outside, other.split_outside]),
+    )
 
 
 def render_clip(spec: ClipSpec, out_path: Path) -> Truth:

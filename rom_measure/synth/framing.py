@@ -43,6 +43,8 @@ def default_camera(
     off_plane_deg: float = 0.0,
     height_m: float | None = None,
     fov_deg: float | None = None,
+    pitch_offset_deg: float = 0.0,
+    scale: float = 1.0,
 ) -> Camera:
     """Camera for a movement.
 
@@ -57,11 +59,16 @@ def default_camera(
         fov_deg: horizontal field of view; default None = focal length chosen so that
             the region of interest fills the frame at any distance. Give e.g. 66 (a
             phone's main camera) to let the subject shrink with distance.
+        pitch_offset_deg: extra downward tilt added to the aimed pitch (a phone
+            propped at an angle).
+        scale: subject height relative to the base body (the window and the default
+            camera height scale with it).
 
     Returns:
         The camera, aimed at the centre of the framing window.
     """
     cam_h, (bottom, top), half_w = _WINDOWS[region(movement)]
+    cam_h, bottom, top, half_w = (scale * x for x in (cam_h, bottom, top, half_w))
     if height_m is not None:
         cam_h = height_m
     centre = 0.5 * (bottom + top)
@@ -74,7 +81,7 @@ def default_camera(
         focal = 0.5 * width_px / math.tan(math.radians(fov_deg) / 2.0)
     return Camera(
         yaw_deg=ideal_yaw_deg(movement, side) + off_plane_deg,
-        pitch_deg=pitch,
+        pitch_deg=pitch + pitch_offset_deg,
         height_m=cam_h,
         distance_m=distance_m,
         focal_px=focal,

@@ -213,6 +213,7 @@ class Trajectory:
         ramp_s: duration of each ramp (up or down).
         hold_s: time held at the peak.
         rest_s: neutral time between repetitions.
+        peaks_deg: optional peak of each repetition (else ``peak_deg`` for all).
     """
 
     peak_deg: float
@@ -221,6 +222,7 @@ class Trajectory:
     ramp_s: float = 1.2
     hold_s: float = 0.5
     rest_s: float = 0.4
+    peaks_deg: tuple[float, ...] = ()
 
     @property
     def cycle_s(self) -> float:
@@ -251,4 +253,5 @@ class Trajectory:
             frac = (self.cycle_s - u) / self.ramp_s
         else:
             frac = 0.0
-        return self.peak_deg * 0.5 * (1.0 - math.cos(math.pi * frac))
+        peak = self.peaks_deg[rep] if rep < len(self.peaks_deg) else self.peak_deg
+        return peak * 0.5 * (1.0 - math.cos(math.pi * frac))

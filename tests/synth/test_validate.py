@@ -1,0 +1,152 @@
+"""The validation design: disjoint splits, body shapes, scene variation, the gain check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rom_measure.measure.movements import get_movement
+from rom_measure.synth import ClipSpec, SyntheticClip, Trajectory
+from rom_measure.synth.shapes import BODY_SHAPES
+from rom_measure.synth.validate import (
+    CAMERAS,
+    SPLITS,
+    check_gains,
+    fit_calibration,
+    suite,
+    summarize,
+)
+
+
+def test_held_out_split_shares_no_body_and_no_camera_with_training() -> None:
+    cases = suite()
+    seen = {
+        split: (
+            {c.body for c in cases if c.split == split},
+            {c.camera for c in cases if c.split == split},
+        )
+        for split in SPLITS
+    }
+    train_bodies, train_cameras = seen["training"]
+    held_bodies, held_cameras = seen["held-out"]
+    assert held_bodies and held_cameras
+    assert not train_bodies & held_bodies
+    assert not train_cameras & held_cameras
+    # not only the names: no held-out set-up repeats a training set-up's parameters
+    train_setups = {CAMERAS[name] for name in train_cameras}
+    assert not {CAMERAS[name] for name in held_cameras} & train_setups
+    for split in SPLITS:
+        assert seen[split][0] == set(SPLITS[split]["bodies"])
+        assert seen[split][1] == set(SPLITS[split]["cameras"])
+
+
+def test_quick_suite_is_small_and_covers_both_splits() -> None:
+    cases = suite(quick=True)
+    assert len(cases) <= 8
+    assert {c.split for c in cases} == set(SPLITS)
+
+
+def test_at_least_six_body_shapes_in_the_suite() -> None:
+    bodies = {c.body for c in suite()}
+    assert len(bodies) >= 6
+    assert {"heavy-male", "slim-female", "short-older-female", "tall-male"} <= bodies
+    assert bodies <= set(BODY_SHAPES)
+    assert any(c.bystander for c in suite()) and any(c.off_plane_deg for c in suite())
+
+
+def test_camera_set_ups_span_pitch_fps_orientation_and_light() -> None:
+    specs = [c.spec() for c in suite()]
+    assert {s.fps for s in specs} >= {24.0, 60.0}
+    assert any(s.height_px > s.width_px for s in specs)
+    assert any(s.width_px > s.height_px for s in specs)
+    assert min(s.light for s in specs) < 0.5
+    pitches = [c.spec().camera().pitch_deg for c in suite(split="held-out", per_movement=1)]
+    assert min(pitches) < -8.0 and max(pitches) > 8.0
+    assert any(s.rep_peaks_deg and len(set(s.rep_peaks_deg)) > 1 for s in specs)
+
+
+def _rows(split: str, movement: str, raw_factor: float) -> list[dict]:
+    applied = get_movement(movement).calibration_gain
+    return [
+        {
+            "split": split,
+            "movement": movement,
+            "body": "b",
+            "camera": "c",
+            "off_plane_deg": 0.0,
+            "true_rom_deg": true,
+            "measured_rom_deg": raw_factor * true * applied,
+            "error_deg": raw_factor * true * applied - true,
+            "verdict": "ok",
+        }
+        for true in (20.0, 40.0, 60.0)
+    ]
+
+
+def test_gain_is_fitted_on_training_and_dropped_when_held_out_disagrees() -> None:
+    training = _rows("training", "hip-flexion", 1 / 1.25)  # reads 20% low
+    fits = fit_calibration(training)
+    assert fits["hip-flexion"]["gain"] == pytest.approx(1.25, abs=1e-3)
+    assert fits["hip-flexion"]["residual_rms_deg"] == pytest.approx(0.0, abs=0.01)
+    agrees = check_gains(fits, _rows("held-out", "hip-flexion", 1 / 1.25))["hip-flexion"]
+    assert agrees["keep_gain"] and agrees["recommended_gain"] == pytest.approx(1.25, abs=1e-3)
+    exact = check_gains(fits, _rows("held-out", "hip-flexion", 1.0))["hip-flexion"]
+    assert not exact["keep_gain"] and exact["recommended_gain"] == 1.0
+
+
+def test_summary_counts_ok_cases_beyond_five_degrees() -> None:
+    rows = _rows("held-out", "neck-rotation", 1.2 / get_movement("neck-rotation").calibration_gain)
+    line = summarize(rows)[0]
+    assert line["cases"] == 3 and line["ok_cases"] == 3
+    assert line["ok_over_5_deg"] == 2  # +4, +8, +12 deg
+    assert line["ok_max_abs_error_deg"] == pytest.approx(12.0)
+
+
+def test_trajectory_reaches_each_repetition_peak() -> None:
+    trajectory = Trajectory(60.0, 3, still_s=0.5, ramp_s=1.0, hold_s=0.5, rest_s=0.5,
+                            peaks_deg=(51.0, 60.0, 55.8))  # fmt: skip
+    period = trajectory.cycle_s + trajectory.rest_s
+    holds = [trajectory.angle_at(0.5 + k * period + 1.25) for k in range(3)]
+    assert holds == pytest.approx([51.0, 60.0, 55.8])
+    spec = ClipSpec("hip-flexion", "left", rep_peaks_deg=(51.0, 60.0, 55.8))
+    assert spec.peak == 60.0 and spec.n_repetitions == 3
+
+
+def test_body_shapes_change_the_body_and_its_joints() -> None:
+    from rom_measure.synth.body import load_body
+
+    tall, short = load_body(shape="tall-male"), load_body(shape="short-older-female")
+    height = {b: float(m.vertices_m[:, 1].max()) for b, m in (("tall", tall), ("short", short))}
+    assert height["tall"] - height["short"] > 0.3
+    hip_y = {
+        b: m.bone_heads_m[m.bone("LeftUpLeg"), 1] for b, m in (("tall", tall), ("short", short))
+    }
+    # the joint centres follow the shaped mesh (the hip is at about half the height)
+    for b in height:
+        assert 0.45 < hip_y[b] / height[b] < 0.6
+
+
+def test_dim_light_and_noise_are_applied_and_deterministic() -> None:
+    clean = SyntheticClip(
+        ClipSpec("neck-rotation", "left", width_px=64, height_px=64, supersample=1)
+    )
+    spec = ClipSpec("neck-rotation", "left", width_px=64, height_px=64, supersample=1,
+                    light=0.4, noise=3.0)  # fmt: skip
+    dim = SyntheticClip(spec, body=clean.body)
+    frame = clean.renderer.render(clean.pose(0.0).vertices_m)
+    a, b = dim._finish(frame, 0), dim._finish(frame, 0)
+    assert np.array_equal(a, b)
+    assert a.mean() < 0.8 * frame.mean()
+    assert not np.array_equal(a, dim._finish(frame, 1))
+
+
+def test_bystander_adds_a_second_person_to_the_frame() -> None:
+    spec = ClipSpec("hip-flexion", "left", width_px=96, height_px=64, supersample=1)
+    alone = SyntheticClip(spec)
+    crowd = SyntheticClip(ClipSpec(**{**spec.__dict__, "bystander": True}), body=alone.body)
+    pose = alone.pose(0.0).vertices_m
+    a, b = alone._render(pose, 0), crowd._render(pose, 0)
+    changed = np.any(a != b, axis=2)
+    assert changed.any()
+    columns = np.flatnonzero(changed.any(axis=0))
+    assert columns.min() > 96 // 2  # the bystander stands to the right of the subject
