@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="parallel processes")
     p.set_defaults(func=cmd_validate)
     # Commands whose thin CLI part lives beside their logic.
-    from rom_measure.batch import run as batch
+    from rom_measure.batch import command as batch
     from rom_measure.capture import record
     from rom_measure.visit import report
 
