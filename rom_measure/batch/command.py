@@ -34,6 +34,13 @@ Results go to OUT/<subject>/<visit>/<label>/<movement>_<side>/ as 'analyze' writ
 them, plus OUT/summary.csv, OUT/comparisons.csv and OUT/index.html. A rerun skips
 clips already finished with the same input content and settings.
 
+Workers: by default one local worker process per 1.2 usable cores, rounded
+(2 cores: 2 workers, 4: 3, 8: 7, 16: 13), since each clip's pose model already
+keeps about 1.2 cores busy on its own threads; at most one worker per 1 GB of
+available memory. Usable cores and memory are this process's CPU affinity and
+free memory, capped by a container's limits. Each worker gets cores / workers
+OpenCV/BLAS threads. --workers and --threads-per-worker override both.
+
 Exit status: 0 every clip has a ROM; 1 some clips failed or were rejected;
 2 bad input (e.g. manifest errors).
 """
@@ -108,7 +115,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--workers",
         "-j",
         type=_positive_int,
-        help=f"local worker processes (default: cores, here {default_workers()})",
+        help=f"local worker processes (default: one per 1.2 cores, see above; "
+        f"here {default_workers()})",
     )
     p.add_argument(
         "--threads-per-worker",

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import threading
 import time
@@ -65,6 +66,7 @@ __all__ = [  # names from the other batch modules are re-exported for existing i
     "LineProgress",
     "Progress",
     "TerminalProgress",
+    "available_cores",
     "default_workers",
     "read_state",
     "run_batch",
@@ -81,7 +83,7 @@ class BatchOptions:
     """How to run a batch.
 
     Attributes:
-        workers: local worker processes (None: one per core).
+        workers: local worker processes (None: :func:`default_workers`).
         threads_per_worker: OpenCV/BLAS threads per worker (None: cores // workers).
         model: pose model ``.task`` file (None: the cached full model).
         settings: analysis settings (part of the resume check).
@@ -101,12 +103,62 @@ class BatchOptions:
     reports: bool = True
 
 
-def default_workers() -> int:
-    """Cores this process may use."""
+CORES_PER_WORKER = 1.2  # MediaPipe runs its graph on its own threads: ~1.2 cores per clip
+MEMORY_PER_WORKER = 1 << 30  # bytes budgeted per worker (peak RSS ~0.6 GB, annotated ~0.7 GB)
+
+
+def _cgroup_value(name: str) -> list[str] | None:
+    """The fields of a cgroup v2 limit file of this process (None: none or unlimited)."""
     try:
-        return len(os.sched_getaffinity(0))
+        fields = Path("/sys/fs/cgroup", name).read_text(encoding="ascii").split()
+    except OSError:
+        return None
+    return None if not fields or fields[0] == "max" else fields
+
+
+def available_cores() -> int:
+    """Cores this process may use: its CPU affinity, capped by a container's CPU quota."""
+    try:
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = _cgroup_value("cpu.max")  # "QUOTA PERIOD" in microseconds
+    with contextlib.suppress(ValueError, IndexError, ZeroDivisionError, TypeError):
+        cores = min(cores, max(1, math.ceil(int(quota[0]) / int(quota[1]))))  # type: ignore[index]
+    return cores
+
+
+def _available_memory() -> int | None:
+    """Bytes available to new processes: ``MemAvailable``, capped by a container's limit."""
+    available = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    limit, used = _cgroup_value("memory.max"), _cgroup_value("memory.current")
+    with contextlib.suppress(ValueError, IndexError, TypeError):
+        free = int(limit[0]) - int(used[0])  # type: ignore[index]
+        available = free if available is None else min(available, free)
+    return available
+
+
+def default_workers() -> int:
+    """Local worker processes when none are given.
+
+    One worker per ``CORES_PER_WORKER`` usable cores, rounded to the nearest (2 cores:
+    2, 4: 3, 8: 7, 16: 13), at least 1, and no more than ``MEMORY_PER_WORKER`` fits
+    in the available memory. Each clip's MediaPipe graph already keeps ~1.2 cores
+    busy, so one worker per core would oversubscribe a big machine; fewer would
+    leave cores idle on a small one.
+    """
+    workers = max(1, math.floor(available_cores() / CORES_PER_WORKER + 0.5))
+    memory = _available_memory()
+    if memory is not None:
+        workers = min(workers, max(1, memory // MEMORY_PER_WORKER))
+    return workers
 
 
 @contextlib.contextmanager
@@ -295,7 +347,7 @@ def run_batch(
     workers = options.workers or default_workers()
     if workers < 1:
         raise InputError("--workers must be at least 1")
-    threads = options.threads_per_worker or max(1, default_workers() // workers)
+    threads = options.threads_per_worker or max(1, available_cores() // workers)
     if options.scheduler or options.dask_local:
         threads = options.threads_per_worker or 1
         where = (f"a local Dask cluster of {options.dask_local} workers" if options.dask_local
