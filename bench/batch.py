@@ -1,15 +1,18 @@
 """Batch throughput: clips/min and frames/s for 1, 2 and N workers against the bare loop.
 
-    python bench/batch.py [CLIP ...] [--copies K] [--workers 1 2 4] [--annotate] [--dask]
+    python bench/batch.py [CLIP ...] [--copies K] [--workers 1 2 4] [--defaults] [--dask]
 
 Runs, each in a fresh interpreter and in the same session: (a) the bare MediaPipe
 loop of bench/pipeline.py over every clip in turn (one process), and (b)
-``rom_measure.batch.run_batch`` on a manifest of the same clips (each listed K times
-under different subjects) with 1, 2 and N (= cores) local workers, into a fresh
-output folder (no annotated videos or reports unless asked: the bare loop writes
-nothing either). Prints wall time, clips/min, frames/s, speed relative to the bare
-loop, the peak RSS of the largest worker process and of the batch process itself.
-``--dask`` adds a run on a local Dask cluster of N workers (time only).
+``rom_measure.batch.run.run_batch`` on a manifest of the same clips (each listed K
+times under different subjects) with 1, 2 and N (= cores) local workers and with the
+default worker count, into a fresh output folder (no annotated videos or reports
+unless asked, as the bare loop writes nothing; ``--defaults`` writes both, as
+``rom-measure batch`` does). Prints wall time, clips/min, frames/s, speed relative
+to the bare loop and to one worker, the peak RSS of the largest worker process and
+of the batch process itself. ``--dask`` adds a run on a local Dask cluster of N
+workers (time only). The last line is the issue's target ratio: clips/min of the
+default worker count over one worker.
 """
 
 from __future__ import annotations
@@ -41,13 +44,15 @@ def bare(clips: list[str]) -> dict[str, float]:
     return {"clips": len(clips), "frames": frames, "seconds": seconds}
 
 
-def batch(manifest: str, out: str, workers: int, annotate: bool, dask: bool) -> dict[str, float]:
-    """One batch run; frames are summed from the clips' results."""
+def batch(
+    manifest: str, out: str, workers: int | None, annotate: bool, dask: bool, reports: bool = False
+) -> dict[str, float]:
+    """One batch run (``workers`` None: the default); frames are summed from the results."""
     from rom_measure.batch.inputs import read_manifest
     from rom_measure.batch.run import BatchOptions, LineProgress, run_batch
 
     inputs = read_manifest(Path(manifest), allow_roots=[Path("/")])
-    options = BatchOptions(workers=None if dask else workers, annotate=annotate, reports=False,
+    options = BatchOptions(workers=None if dask else workers, annotate=annotate, reports=reports,
                            dask_local=workers if dask else None)  # fmt: skip
     with open(os.devnull, "w") as quiet:
         start = time.perf_counter()
@@ -76,13 +81,16 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=2, help="times each clip is listed")
     parser.add_argument("--workers", type=int, nargs="+", help="default: 1, 2 and cores")
     parser.add_argument("--annotate", action="store_true", help="also write annotated videos")
+    parser.add_argument("--reports", action="store_true", help="also write the visit reports")
+    parser.add_argument("--defaults", action="store_true", help="--annotate and --reports")
     parser.add_argument("--dask", action="store_true", help="add a local Dask cluster run")
     args = parser.parse_args()
-    from rom_measure.batch.run import default_workers
+    from rom_measure.batch.run import available_cores, default_workers
     from rom_measure.media.assets import pose_model_path
 
     pose_model_path()  # provision before timing
-    cores = default_workers()
+    cores = available_cores()
+    annotate, reports = args.annotate or args.defaults, args.reports or args.defaults
     workers = args.workers or sorted({1, 2, cores})
     clips = [str(c.resolve()) for c in args.clips]
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,38 +100,60 @@ def main() -> None:
         rows = [f"S{k:02d},v1,{','.join(combos[i % len(combos)])},{clip}"
                 for k in range(args.copies) for i, clip in enumerate(clips)]  # fmt: skip
         manifest.write_text("subject,visit,label,movement,side,path\n" + "\n".join(rows) + "\n")
-        print(f"{len(rows)} clips ({len(clips)} clips x{args.copies}); {cores} cores; "
-              f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+        print(f"{len(rows)} clips ({len(clips)} clips x{args.copies}); {cores} cores; default "
+              f"{default_workers()} workers; annotate {annotate}, reports {reports}; "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
         results = [("bare loop, 1 process", child("bare", clips * args.copies))]
         for n in workers:
             out = Path(tmp) / f"out{n}"
             results.append(
                 (
                     f"batch, {n} worker{'s' * (n > 1)}",
-                    child("batch", str(manifest), str(out), n, args.annotate, False),
+                    child("batch", str(manifest), str(out), n, annotate, False, reports),
                 )
             )
+        out = Path(tmp) / "out-default"
+        results.append(
+            (
+                f"batch, default ({default_workers()})",
+                child("batch", str(manifest), str(out), None, annotate, False, reports),
+            )
+        )
         if args.dask:
             out = Path(tmp) / "out-dask"
             results.append(
                 (
                     f"batch, Dask local {cores}",
-                    child("batch", str(manifest), str(out), cores, args.annotate, True),
+                    child("batch", str(manifest), str(out), cores, annotate, True, reports),
                 )
             )
+
+    def per_minute(r: dict[str, float]) -> float:
+        return 60 * r["clips"] / r["seconds"]
+
     base_fps = results[0][1]["frames"] / results[0][1]["seconds"]
+    one = next((r for name, r in results if name == "batch, 1 worker"), None)
     print(
         f"{'run':<22} {'wall s':>7} {'clips/min':>9} {'frames/s':>9} {'vs bare':>8} "
-        f"{'worker MB':>10} {'main MB':>8}"
+        f"{'vs 1 wkr':>8} {'worker MB':>10} {'main MB':>8}"
     )
     for name, r in results:
         fps = r["frames"] / r["seconds"]
         worker = "—" if name.startswith(("bare", "batch, Dask")) else f"{r['worker_rss_mb']:.0f}"
+        versus = (
+            "—"
+            if one is None or name.startswith("bare")
+            else f"{per_minute(r) / per_minute(one):.2f}"
+        )
         print(
-            f"{name:<22} {r['seconds']:7.1f} {60 * r['clips'] / r['seconds']:9.1f} {fps:9.1f} "
-            f"{fps / base_fps:8.2f} {worker:>10} {r['rss_mb']:8.0f}"
+            f"{name:<22} {r['seconds']:7.1f} {per_minute(r):9.1f} {fps:9.1f} "
+            f"{fps / base_fps:8.2f} {versus:>8} {worker:>10} {r['rss_mb']:8.0f}"
         )
     print(f"load average now {os.getloadavg()[0]:.1f}")
+    if one is not None:
+        default = results[-2 if args.dask else -1][1]
+        print(f"default workers ({default_workers()}) vs 1 worker, clips/min: "
+              f"{per_minute(default) / per_minute(one):.2f} (target >= 1.5)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -272,7 +272,7 @@ def build_parser(
     p.add_argument("--workers", type=int, default=1, help="parallel processes")
     p.set_defaults(func=cmd_validate)
     # Commands whose thin CLI part lives beside their logic.
-    from rom_measure.batch import run as batch
+    from rom_measure.batch import command as batch
     from rom_measure.capture import command as record
     from rom_measure.visit import report_command as report
 
