@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -89,7 +90,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
         workers=args.workers,
         threads_per_worker=args.threads_per_worker,
         model=args.model,
-        settings=AnalysisSettings(lowpass_hz=args.lowpass_hz),
+        settings=dataclasses.replace(
+            getattr(getattr(args, "settings", None), "analysis", AnalysisSettings()),
+            lowpass_hz=args.lowpass_hz,
+        ),
         annotate=args.annotate,
         scheduler=args.scheduler,
         dask_local=args.dask_local,
