@@ -108,27 +108,37 @@ class OutputRun:
 
     def commit(self) -> dict[str, Path]:
         """Swap the staged files in; return the final paths by file name."""
+        made = self.mark_commit()
+        _finish_swap(self.folder, self.stage, self.names, made, self.last)
+        return {name: self.folder / name for name in made}
+
+    def mark_commit(self) -> list[str]:
+        """Record that the swap begins (from here on the run is completed, not undone)."""
         made = [name for name in self.names if (self.stage / name).is_file()]
-        marker = self.stage / _COMMIT_MARK
-        with open(marker, "w") as handle:
-            handle.write("\n".join(self.names) + f"\n{self.last}\n")
+        intent = {"names": list(self.names), "made": made, "last": self.last}
+        with open(self.stage / _COMMIT_MARK, "w") as handle:
+            json.dump(intent, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        _finish_swap(self.folder, self.stage, self.names, self.last)
-        return {name: self.folder / name for name in made}
+        return made
 
     def discard(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
 
 
-def _finish_swap(folder: Path, stage: Path, names: Sequence[str], last: str) -> None:
-    """Remove the old complete-set marker, move the new files in, the marker last."""
-    with contextlib.suppress(FileNotFoundError):
-        (folder / last).unlink()
+def _finish_swap(
+    folder: Path, stage: Path, names: Sequence[str], made: Sequence[str], last: str
+) -> None:
+    """Remove the old complete-set marker, move the new files in (the marker last) and
+    remove the old files of names this run did not make. Safe to run again."""
+    if (stage / last).is_file():
+        with contextlib.suppress(FileNotFoundError):
+            (folder / last).unlink()
     for name in [n for n in names if n != last] + [last]:
-        if (stage / name).is_file():
-            os.replace(stage / name, folder / name)
-        elif name != last:
+        if name in made:
+            if (stage / name).is_file():  # else moved in already
+                os.replace(stage / name, folder / name)
+        else:
             with contextlib.suppress(FileNotFoundError):
                 (folder / name).unlink()
     shutil.rmtree(stage, ignore_errors=True)
@@ -161,15 +171,22 @@ def recover_folder(folder: Path) -> None:
         if entry.is_dir() and entry.name.startswith(STAGE_PREFIX):
             if _alive(entry / _OWNER):
                 continue
-            marker = entry / _COMMIT_MARK
-            lines = marker.read_text().split() if marker.is_file() else []
-            if len(lines) >= 2:
-                _finish_swap(folder, entry, lines[:-1], lines[-1])
+            intent = _read_intent(entry / _COMMIT_MARK)
+            if intent is not None:
+                _finish_swap(folder, entry, intent["names"], intent["made"], intent["last"])
             else:
                 shutil.rmtree(entry, ignore_errors=True)
         elif entry.is_file() and _STRAY.match(entry.name):
             with contextlib.suppress(OSError):
                 entry.unlink()
+
+
+def _read_intent(marker: Path) -> dict[str, Any] | None:
+    try:
+        intent = json.loads(marker.read_text())
+        return intent if {"names", "made", "last"} <= set(intent) else None
+    except (OSError, ValueError, TypeError):
+        return None  # no marker (or a torn one: the swap had not begun)
 
 
 def sha256_file(path: Path) -> str:
