@@ -1,18 +1,25 @@
-"""Speed and memory of `analyze` against a bare MediaPipe loop, in the same run.
+"""Speed and memory of `analyze` as users run it, against a bare MediaPipe loop, in one run.
 
-    python bench/pipeline.py [CLIP] [--repeat N]
+    python bench/pipeline.py [CLIP] [--movement M --side S] [--repeat N] [--loops N]
 
-Prints frames/s of (a) a bare PoseLandmarker loop (OpenCV decode, BGR->RGB,
-detect_for_video) and (b) rom_measure's analysis (landmarks + angles + ROM, no files
-written), their ratio, and the peak RSS of each in a fresh process, for the clip and
-for the same clip looped 4x (peak RSS should not grow with clip length).
-Target: analyze >= 0.9x the bare loop.
+Rows (frames/s and share of the bare ``num_poses=1`` loop):
+  decode only (OpenCV); bare PoseLandmarker loops (decode, BGR->RGB, detect_for_video,
+  model set-up included) with num_poses=1 and 2; the library call ``analyze_video``;
+  the CLI ``rom-measure analyze CLIP --out DIR`` as a subprocess, timed to its exit
+  (every output file closed), with and without ``--no-annotate``, with the process
+  start-up (interpreter + the imports the bare loop makes before its clock) stated
+  separately and taken off. Then per-stage times of ``analyze_to_folder`` (decode,
+  pose, analysis, outputs, annotation tail after the pose loop), the peak RSS of the
+  CLI for the clip and for it looped ``--loops`` times, and the machine's load.
+The last line is the ratio the target names: CLI at its defaults / bare num_poses=1 loop.
+Figures are best of ``--repeat`` runs, the rows interleaved so that load hits them alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -20,20 +27,32 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CLIP = REPO.parent / "shared" / "data" / "pose2sim_single" / "cam01.mp4"
+DEFAULT_CLIP = REPO.parent / "shared" / "data" / "sports2d_demo" / "demo.mp4"
 
 
-def bare_loop(clip: str) -> dict[str, float]:
+def decode_only(clip: str) -> dict[str, float]:
+    import cv2
+
+    start = time.perf_counter()
+    cap = cv2.VideoCapture(clip)
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    return {"frames": frames, "seconds": time.perf_counter() - start}
+
+
+def bare_loop(clip: str, num_poses: int = 1) -> dict[str, float]:
     import cv2
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
     from rom_measure.media.assets import pose_model_path
 
-    start = time.perf_counter()  # like analyze: model set-up is part of the run
+    path = str(pose_model_path())
+    start, cpu = time.perf_counter(), time.process_time()  # model set-up is part of the run
     options = vision.PoseLandmarkerOptions(
-        base_options=BaseOptions(model_asset_path=str(pose_model_path())),
-        running_mode=vision.RunningMode.VIDEO, num_poses=2,
+        base_options=BaseOptions(model_asset_path=path),
+        running_mode=vision.RunningMode.VIDEO, num_poses=num_poses,
     )  # fmt: skip
     landmarker = vision.PoseLandmarker.create_from_options(options)
     cap = cv2.VideoCapture(clip)
@@ -43,32 +62,93 @@ def bare_loop(clip: str) -> dict[str, float]:
         if not ok:
             break
         last_ms = max(int(cap.get(cv2.CAP_PROP_POS_MSEC)), last_ms + 1)
-        image = mp.Image(
-            image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        )
-        landmarker.detect_for_video(image, last_ms)
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        landmarker.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), last_ms)
         frames += 1
-    return {"frames": frames, "seconds": time.perf_counter() - start}
+    landmarker.close()
+    return {"frames": frames, "seconds": time.perf_counter() - start,
+            "cpu": time.process_time() - cpu}  # fmt: skip
 
 
-def analyze(clip: str) -> dict[str, float]:
+def library(clip: str, movement: str, side: str) -> dict[str, float]:
     import mediapipe.tasks.python.vision  # noqa: F401 - imported before the clock, as in bare_loop
 
     from rom_measure import analyze_video
 
+    start, cpu = time.perf_counter(), time.process_time()
+    result = analyze_video(clip, movement, side)
+    return {"frames": result.series.frames, "seconds": time.perf_counter() - start,
+            "cpu": time.process_time() - cpu}  # fmt: skip
+
+
+def stages(clip: str, movement: str, side: str, out: str) -> dict[str, float]:
+    """analyze_to_folder with each stage timed (wrapped here, for the bench only)."""
+    import mediapipe.tasks.python.vision  # noqa: F401
+
+    from rom_measure.media import annotate
+    from rom_measure.visit import outputs
+
+    spent: dict[str, float] = {}
+
+    def timed(owner: object, name: str, label: str) -> None:
+        inner = getattr(owner, name)
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            t0 = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - t0
+
+        setattr(owner, name, wrapper)
+
+    timed(outputs, "landmarks_for", "pose (decode overlapped)")
+    timed(outputs, "analyze_landmarks", "analysis")
+    timed(outputs, "_write_files", "outputs")
+    timed(outputs, "_commit", "outputs")
+    timed(annotate.AnnotatedVideoWriter, "finish", "annotation tail (card, close)")
     start = time.perf_counter()
-    result = analyze_video(clip, "hip-flexion", "right")
-    return {"frames": result.series.frames, "seconds": time.perf_counter() - start}
+    result, _ = outputs.analyze_to_folder(movement, side, Path(out), video=Path(clip))
+    spent["total"] = time.perf_counter() - start
+    spent["frames"] = result.series.frames
+    return spent
 
 
-def child(kind: str, clip: str) -> dict[str, float]:
-    """Run one measurement in a fresh interpreter and add its peak RSS."""
-    code = (f"import json, resource, sys; sys.path.insert(0, {str(REPO / 'bench')!r}); "
-            f"import pipeline; r = pipeline.{kind}({clip!r}); "
-            "r['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
-            "print(json.dumps(r))")  # fmt: skip
+def child(kind: str, *args: object) -> dict[str, float]:
+    """Run one measurement in a fresh interpreter."""
+    code = (f"import json, sys; sys.path[:0] = [{str(REPO)!r}, {str(REPO / 'bench')!r}]; "
+            f"import pipeline; print(json.dumps(pipeline.{kind}(*{list(args)!r})))")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _env() -> dict[str, str]:
+    path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def timed_process(argv: list[str]) -> tuple[float, float, float]:
+    """Wall seconds to exit, peak RSS (MB) and CPU seconds (with the children it waited for)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env())
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):  # 1: a rejected result, still written
+        raise RuntimeError(f"{argv} failed: {process.stderr.read().decode()[-400:]}")  # type: ignore[union-attr]
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def startup() -> tuple[float, float]:
+    code = "import rom_measure.cli, cv2, mediapipe.tasks.python.vision"
+    seconds, _, cpu = timed_process([sys.executable, "-c", code])
+    return seconds, cpu
+
+
+def cli(clip: Path, movement: str, side: str, out: Path, *extra: str) -> tuple[float, float, float]:
+    argv = [sys.executable, "-m", "rom_measure.cli", "analyze", str(clip), "-m", movement,
+            "-s", side, "--out", str(out), *extra]  # fmt: skip
+    return timed_process(argv)
 
 
 def looped(clip: Path, times: int, folder: Path) -> Path:
@@ -77,54 +157,85 @@ def looped(clip: Path, times: int, folder: Path) -> Path:
     listing = folder / "list.txt"
     listing.write_text("".join(f"file '{clip.resolve()}'\n" for _ in range(times)))
     out = folder / f"looped{times}{clip.suffix}"
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "concat",
-            "-safe",
-            "0",
-            "-i",
-            str(listing),
-            "-c",
-            "copy",
-            str(out),
-        ],
-        check=True,
-    )
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "concat", "-safe", "0",
+               "-i", str(listing), "-c", "copy", str(out)]  # fmt: skip
+    subprocess.run(command, check=True)
     return out
+
+
+def _frames(clip: Path) -> int:
+    return int(decode_only(str(clip))["frames"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clip", nargs="?", type=Path, default=DEFAULT_CLIP)
+    parser.add_argument("--movement", "-m", default="hip-flexion")
+    parser.add_argument("--side", "-s", default="left")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--loops", type=int, default=20, help="long clip for peak RSS")
     args = parser.parse_args()
     from rom_measure.media.assets import pose_model_path
 
     pose_model_path()  # provision before timing
+    clip, move, side = args.clip, args.movement, args.side
+    frames = _frames(clip)
+    print(f"clip: {clip} ({frames} frames); load before: {os.getloadavg()[0]:.2f}")
+    best: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+
+    def keep(label: str, seconds: float, cpu_s: float = float("nan")) -> None:
+        if seconds < best.get(label, float("inf")):
+            best[label], cpu[label] = seconds, cpu_s
+
+    def keep_child(label: str, figures: dict[str, float]) -> None:
+        keep(label, figures["seconds"], figures.get("cpu", float("nan")))
+
+    def keep_cli(label: str, figures: tuple[float, float, float]) -> None:
+        keep(label, figures[0], figures[2])
+
     with tempfile.TemporaryDirectory() as tmp:
-        long_clip = looped(args.clip, 4, Path(tmp))
-        print(f"clip: {args.clip}  (and a 4x loop of it for memory)")
-        rows = []
-        for label, clip in (("1x", args.clip), ("4x", long_clip)):
-            for _ in range(args.repeat):  # interleaved so machine load hits both alike
-                bare, ours = child("bare_loop", str(clip)), child("analyze", str(clip))
-                rows.append((label, bare, ours))
-        print(
-            f"{'clip':>4} {'bare fps':>9} {'analyze fps':>12} {'ratio':>6} "
-            f"{'bare RSS MB':>12} {'analyze RSS MB':>15}"
-        )
-        for label, bare, ours in rows:
-            bare_fps = bare["frames"] / bare["seconds"]
-            our_fps = ours["frames"] / ours["seconds"]
-            print(
-                f"{label:>4} {bare_fps:9.1f} {our_fps:12.1f} {our_fps / bare_fps:6.2f} "
-                f"{bare['peak_rss_mb']:12.0f} {ours['peak_rss_mb']:15.0f}"
-            )
+        out = Path(tmp) / "out"
+        for _ in range(args.repeat):
+            keep("start-up", *startup())
+            keep_child("decode only (OpenCV)", child("decode_only", str(clip)))
+            keep_child("bare loop, num_poses=1", child("bare_loop", str(clip), 1))
+            keep_child("bare loop, num_poses=2", child("bare_loop", str(clip), 2))
+            keep_child("library analyze_video", child("library", str(clip), move, side))
+            keep_cli("CLI --no-annotate", cli(clip, move, side, out, "--no-annotate"))
+            keep_cli("CLI (defaults)", cli(clip, move, side, out))
+        split = child("stages", str(clip), move, side, str(Path(tmp) / "stages"))
+        rss_1 = cli(clip, move, side, out)[1]
+        long_clip = looped(clip, args.loops, Path(tmp))
+        rss_n = cli(long_clip, move, side, out)[1]
+    start_s = best["start-up"]
+    bare = best["bare loop, num_poses=1"]
+    print(f"\n{'what ran':<42} {'seconds':>8} {'frames/s':>9} {'share of bare':>14} "
+          f"{'CPU s':>6}")  # fmt: skip
+    for label, seconds in best.items():
+        if label == "start-up":
+            continue
+        is_cli = label.startswith("CLI")
+        own = seconds - start_s if is_cli else seconds
+        own_cpu = cpu[label] - cpu["start-up"] if is_cli else cpu[label]
+        name = f"{label} (minus start-up)" if is_cli else label
+        share = "" if label.startswith("decode") else f"{bare / own:.2f}"
+        print(f"{name:<42} {own:8.2f} {frames / own:9.1f} {share:>14} {own_cpu:6.1f}")
+    print(f"{'process start-up (python + imports)':<42} {start_s:8.2f} {'':>9} {'':>14} "
+          f"{cpu['start-up']:6.1f}")  # fmt: skip
+    print("\nper stage of analyze_to_folder (one run, seconds):")
+    print(f"  {'decode only (for scale)':<36} {best['decode only (OpenCV)']:6.2f}")
+    for label, seconds in split.items():
+        if label != "frames":
+            print(f"  {label:<36} {seconds:6.2f}")
+    growth = (rss_n / rss_1 - 1) * 100
+    print(f"\npeak RSS of the CLI: 1x {rss_1:.0f} MB, {args.loops}x {rss_n:.0f} MB "
+          f"({growth:+.1f}%)")  # fmt: skip
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cores")  # fmt: skip
+    ratio = bare / (best["CLI (defaults)"] - start_s)
+    print(f"rom-measure analyze CLIP --out DIR (defaults, minus start-up) / bare num_poses=1 loop: "
+          f"{ratio:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

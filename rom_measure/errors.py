@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["AssetError", "InputError", "RomMeasureError"]
+__all__ = ["AssetError", "InputError", "OutputError", "RomMeasureError"]
 
 
 class RomMeasureError(Exception):
@@ -19,3 +19,9 @@ class AssetError(RomMeasureError):
     """The pose model or body model could not be provisioned."""
 
     exit_code = 3
+
+
+class OutputError(RomMeasureError):
+    """An output could not be written (e.g. the disk is full); nothing partial is left."""
+
+    exit_code = 4

@@ -1,34 +1,56 @@
 """Annotated video: skeleton, measured segments, angle arc, live angle and quality state.
 
 Encoded as H.264 (yuv420p) MP4 with the ffmpeg binary from ``imageio-ffmpeg`` so that
-browsers play it. The source video is decoded a second time, frame by frame.
+browsers play it. :class:`AnnotatedVideoWriter` draws the skeleton while the pose model
+runs (the frames it has already decoded, drawn and encoded in a background thread) and
+ends the video with a closing card holding the result (ROM, verdict).
+:func:`write_annotated_video` decodes the clip again and draws the full overlay
+(e.g. for a face-blurred copy made later).
 """
 
 from __future__ import annotations
 
 import math
+import queue
+import subprocess
+import tempfile
+import textwrap
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from rom_measure._fileio import atomic_path
+from rom_measure.errors import OutputError
 from rom_measure.measure.analysis import Result
 from rom_measure.measure.landmarks import Landmark as L
 from rom_measure.media.sources import VideoFileSource
 
-__all__ = ["draw_overlay", "measured_segments", "write_annotated_video"]
+__all__ = [
+    "AnnotatedVideoWriter",
+    "draw_overlay",
+    "measured_segments",
+    "segments_for",
+    "write_annotated_video",
+]
 
 MAX_SIDE_PX = 1280
 SKELETON = [(11, 12), (11, 23), (12, 24), (23, 24), (11, 13), (13, 15), (12, 14), (14, 16),
             (23, 25), (25, 27), (24, 26), (26, 28), (27, 29), (29, 31), (27, 31), (28, 30),
             (30, 32), (28, 32), (7, 2), (2, 0), (0, 5), (5, 8), (9, 10)]  # fmt: skip
 COLOURS = {"ok": (80, 200, 80), "warning": (0, 190, 255), "rejected": (60, 60, 230)}  # BGR
+CARD_S = 2.5  # length of the closing card
+_QUEUE_FRAMES = 8  # frames waiting for the encoder at most (memory stays flat)
 
 
 def measured_segments(result: Result) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """The two segments whose angle is measured, as (from, to) landmark pairs."""
-    side = result.side
-    name = result.movement.name
+    return segments_for(result.movement.name, result.side)
+
+
+def segments_for(name: str, side: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The measured segments of movement ``name`` on ``side`` (None: not drawn)."""
     if name.startswith("hip-"):
         return (L.of(side, "hip"), L.of(side, "knee")), (L.of(side, "hip"), L.of(side, "shoulder"))
     if name in ("ankle-dorsiflexion", "ankle-plantarflexion"):
@@ -55,27 +77,33 @@ def draw_overlay(
 
     With ``blur_faces`` the subject's face is blurred first (see :mod:`rom_measure.media.blur`).
     """
-    import cv2
 
     if blur_faces:
         from rom_measure.media.blur import blur_face, face_points
 
         image[...] = blur_face(image, face_points(result.series.pixels(), frame) * scale)
     xy = result.series.pixels()[frame] * scale
+    thick = _draw_skeleton(image, xy, measured_segments(result))
+    _draw_text(image, result, frame, thick)
+    return image
+
+
+def _draw_skeleton(image: np.ndarray, xy: np.ndarray, segments: Any) -> int:
+    """Skeleton, measured segments and angle arc at pixel points ``xy``; the line width."""
+    import cv2
+
     thick = max(1, round(image.shape[0] / 360))
     for a, b in SKELETON:
         pa, pb = _point(xy, a), _point(xy, b)
         if pa and pb:
             cv2.line(image, pa, pb, (235, 235, 235), thick, cv2.LINE_AA)
-    segments = measured_segments(result)
     if segments:
         for a, b in segments:
             pa, pb = _point(xy, a), _point(xy, b)
             if pa and pb and pa != pb:
                 cv2.line(image, pa, pb, (255, 170, 30), thick * 2 + 1, cv2.LINE_AA)
         _draw_arc(image, xy, segments, thick)
-    _draw_text(image, result, frame, thick)
-    return image
+    return thick
 
 
 def _draw_arc(image: np.ndarray, xy: np.ndarray, segments, thick: int) -> None:
@@ -94,7 +122,6 @@ def _draw_arc(image: np.ndarray, xy: np.ndarray, segments, thick: int) -> None:
 
 
 def _draw_text(image: np.ndarray, result: Result, frame: int, thick: int) -> None:
-    import cv2
 
     height = image.shape[0]
     size = height / 900
@@ -109,6 +136,12 @@ def _draw_text(image: np.ndarray, result: Result, frame: int, thick: int) -> Non
     rom = "no ROM" if result.rejected else f"ROM {result.rom_deg:.1f} deg"
     lines.append((f"quality: {verdict}   {rom}", COLOURS[verdict]))
     y = int(40 * size) + 10
+    _put_lines(image, lines, y, size, thick)
+
+
+def _put_lines(image: np.ndarray, lines: list, y: int, size: float, thick: int) -> None:
+    import cv2
+
     for text, colour in lines:
         cv2.putText(image, text, (12, y), cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), thick + 3,
                     cv2.LINE_AA)  # fmt: skip
@@ -155,3 +188,155 @@ def write_annotated_video(
             writer.close()
             source.close()
     return Path(target)
+
+
+def _ffmpeg_command(target: Path, size: tuple[int, int], fps: float) -> list[str]:
+    """H.264 yuv420p for browsers; ``ultrafast`` and one thread: the pose model needs the CPU."""
+    import imageio_ffmpeg
+
+    width, height = size
+    return [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo",
+            "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", f"{fps:.6g}", "-i", "-",
+            "-an", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23", "-threads", "1",
+            "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", str(target)]  # fmt: skip
+
+
+def _declared_fps(video: Path) -> float:
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    try:
+        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    finally:
+        capture.release()
+    return fps if math.isfinite(fps) and 1.0 <= fps <= 240.0 else 30.0
+
+
+class AnnotatedVideoWriter:
+    """Annotated H.264 video written while the clip is decoded once (no second pass).
+
+    :meth:`add` takes each frame with the subject's landmarks (normalised image
+    coordinates) from the pose loop; a background thread resizes, draws and feeds
+    ffmpeg through a bounded queue. :meth:`finish` appends the closing card with the
+    result and waits for ffmpeg; any failure (e.g. a full disk) raises
+    :class:`OutputError` with one line, and ffmpeg's own messages are not printed.
+    """
+
+    def __init__(self, target: Path, video: Path, movement: str, side: str) -> None:
+        self.target = Path(target)
+        self.fps = _declared_fps(Path(video))
+        self.segments = segments_for(movement, side)
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_FRAMES)
+        self._last: np.ndarray | None = None
+        self._error: BaseException | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish()/abort()
+        self._thread = threading.Thread(target=self._encode, name="rom_measure-annotate",
+                                        daemon=True)  # fmt: skip
+        self._thread.start()
+
+    def add(self, bgr: np.ndarray, time_s: float, image_xy: np.ndarray | None) -> None:
+        """Queue one decoded frame (not copied: the decoder makes a new array per frame)."""
+        if self._error is not None:
+            return  # reported by finish()
+        self._queue.put((bgr, time_s, image_xy))
+
+    def _start(self, shape: tuple[int, ...]) -> None:
+        size, self.scale = _output_size((shape[1], shape[0]))
+        self.size = size
+        self._process = subprocess.Popen(_ffmpeg_command(self.target, size, self.fps),
+                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=self._log)  # fmt: skip
+
+    def _encode(self) -> None:
+        import cv2
+
+        while (item := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain, so that add() never blocks
+            try:
+                bgr, time_s, image_xy = item
+                if self._process is None:
+                    self._start(bgr.shape)
+                image = cv2.resize(bgr, self.size, interpolation=cv2.INTER_LINEAR)  # cheap
+                if image_xy is not None:
+                    xy = image_xy[:, :2] * np.array(self.size, dtype=np.float64)
+                    _draw_skeleton(image, xy, self.segments)
+                _put_lines(image, [(f"t = {time_s:.2f} s", (255, 255, 255))],
+                           int(40 * image.shape[0] / 900) + 10, image.shape[0] / 900,
+                           max(1, round(image.shape[0] / 360)))  # fmt: skip
+                self._write(image)
+                self._last = image
+            except BaseException as error:  # handed to finish()
+                self._error = error
+
+    def _write(self, image: np.ndarray) -> None:
+        assert self._process is not None and self._process.stdin is not None
+        self._process.stdin.write(np.ascontiguousarray(image).data)
+
+    def finish(self, result: Result | None) -> Path:
+        """Append the closing card, close the video; ``target`` is then complete."""
+        self._queue.put(None)
+        self._thread.join()
+        try:
+            if self._error is None and self._last is not None and result is not None:
+                card = _closing_card(self._last, result)
+                for _ in range(max(1, round(CARD_S * self.fps))):
+                    self._write(card)
+        except OSError as error:
+            self._error = error
+        return self._close()
+
+    def abort(self) -> None:
+        """Stop without a result (the partial file is the caller's to remove)."""
+        self._error = self._error or RuntimeError("aborted")
+        self._queue.put(None)
+        self._thread.join()
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        self._log.close()
+
+    def _close(self) -> Path:
+        process = self._process
+        code = None
+        if process is not None:
+            try:
+                process.stdin.close()  # type: ignore[union-attr]
+            except OSError as error:
+                self._error = self._error or error
+            code = process.wait()
+        self._log.seek(0)
+        message = self._log.read().decode("utf-8", "replace")
+        self._log.close()
+        if process is None:
+            raise OutputError(f"cannot write {self.target.name}: the clip gave no frames")
+        if self._error is not None or code != 0:
+            raise OutputError(f"cannot write {self.target.name}: {_why(self._error, message)}")
+        return self.target
+
+
+def _why(error: BaseException | None, ffmpeg_log: str) -> str:
+    if "No space left" in ffmpeg_log or getattr(error, "errno", None) == 28:
+        return "no space left on the device"
+    lines = [line for line in ffmpeg_log.splitlines() if line.strip()]
+    if lines:
+        return f"ffmpeg failed ({lines[-1].strip()[:120]})"
+    return str(error) if error is not None else "ffmpeg failed"
+
+
+def _closing_card(last: np.ndarray, result: Result) -> np.ndarray:
+    """The last frame, darkened, with the measured ROM, the verdict and its reasons."""
+    card = (last.astype(np.uint16) * 2 // 7).astype(np.uint8)
+    height = card.shape[0]
+    size = height / 700
+    thick = max(1, round(height / 300))
+    verdict = result.quality.verdict
+    rom = "no ROM (rejected)" if result.rejected else f"ROM {result.rom_deg:.1f} deg"
+    lines = [(f"{result.movement.title} ({result.side})", (255, 255, 255)),
+             (rom, COLOURS[verdict]), (f"quality: {verdict}", COLOURS[verdict])]  # fmt: skip
+    _put_lines(card, lines, int(height * 0.2), size, thick)
+    notes = [line for reason in result.quality.reasons[:4] for line in textwrap.wrap(reason, 64)]
+    y = int(height * 0.2) + 3 * (int(44 * size) + 8) + int(20 * size)
+    _put_lines(card, [(line, (220, 220, 220)) for line in notes], y, size * 0.7, thick)
+    return card

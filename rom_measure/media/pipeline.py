@@ -34,20 +34,28 @@ def video_landmarks(
     model: str | Path | None = None,
     on_frame: Callable[..., None] | None = None,
     backend: Any = None,
+    count_people: bool = True,
 ) -> LandmarkSeries:
     """Run the pose model over a video file (streamed) and return the subject's landmarks.
 
     A fresh MediaPipe landmarker is made per clip (about 0.1 s once the model file
-    is cached), since its VIDEO mode tracks state between frames of one clip.
+    is cached), since its VIDEO mode tracks state between frames of one clip. It
+    follows one person; with ``count_people`` a second landmarker (two poses) counts
+    the people in view every ``COUNT_EVERY_S`` in a background thread.
     """
     from rom_measure.media.assets import pose_model_path, sha256_of
-    from rom_measure.media.pose import MediaPipePose, estimate_landmarks
+    from rom_measure.media.pose import MediaPipePose, PeopleCounter, estimate_landmarks
     from rom_measure.media.sources import VideoFileSource, prefetch, with_rgb
 
     source = VideoFileSource(path)
     _warm_imports()
     own_backend = backend is None
-    backend = backend or MediaPipePose(pose_model_path(model))
+    counter = None
+    if own_backend:
+        model_path = pose_model_path(model)
+        backend = MediaPipePose(model_path)
+        if count_people:
+            counter = PeopleCounter(MediaPipePose(model_path, max_people=2))
     try:
         info = {
             "path": str(Path(path)),
@@ -56,11 +64,13 @@ def video_landmarks(
             "image_size": list(source.size),
         }
         series = estimate_landmarks(prefetch(map(with_rgb, source)), backend, source.size,
-                                    on_frame, meta={"source": info})  # fmt: skip
+                                    on_frame, meta={"source": info}, counter=counter)  # fmt: skip
     finally:
         source.close()
         if own_backend:
             backend.close()
+        if counter is not None:
+            counter.close()
     return _with_capture_times(series, Path(path))
 
 

@@ -1,26 +1,41 @@
 """Writing a result to a folder: results.json, angles.csv, landmarks.npz, angles.png.
 
-Every file is written to a temporary name and renamed, so an interrupted run never
-leaves a half-written output.
+A run writes its whole set into a hidden staging folder inside the output folder and
+swaps it in at the end (:class:`rom_measure._fileio.OutputRun`): the folder holds one
+run's complete set or the previous one, never a mix, and ``results.json`` (moved in
+last) lists the run id and the SHA-256 of every other file of the set. Files in the
+folder that are not outputs (e.g. a recorded clip) are kept. A failed write (e.g.
+a full disk) raises :class:`OutputError` and leaves the previous set in place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from rom_measure._fileio import atomic_path, atomic_write_json, atomic_write_text
-from rom_measure.errors import InputError
+from rom_measure._fileio import (
+    OutputRun,
+    atomic_path,
+    atomic_write_json,
+    atomic_write_text,
+    recover_folder,
+    sha256_file,
+)
+from rom_measure.errors import InputError, OutputError
 from rom_measure.measure.analysis import AnalysisSettings, Result, analyze_landmarks
 from rom_measure.media.landmark_file import save_landmarks
 from rom_measure.media.pipeline import landmarks_for
 
 __all__ = [
+    "OUTPUT_NAMES",
     "analyze_to_folder",
     "prepare_output_dir",
     "write_angles_csv",
@@ -29,17 +44,58 @@ __all__ = [
 ]
 
 
+# Every file a run may write (or that is derived from one, like the face-blurred
+# video of a report): a new run replaces or removes all of them.
+OUTPUT_NAMES = ("landmarks.npz", "angles.csv", "angles.png", "angles.mot", "annotated.mp4",
+                "annotated_blurred.mp4", "results.json")  # fmt: skip
+_MARKER = "results.json"
+
+
 def prepare_output_dir(out_dir: Path) -> Path:
-    """Create ``out_dir`` if needed and check that it is writable (one-line error if not)."""
+    """Create ``out_dir`` if needed and check that it is writable (one-line error if not).
+
+    What a killed run left there is cleaned up (see :func:`recover_folder`).
+    """
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        recover_folder(out_dir)
         with atomic_path(out_dir / ".write-check") as probe:
             probe.write_text("")
         (out_dir / ".write-check").unlink()
     except OSError as error:
-        raise InputError(f"cannot write to output folder {out_dir}: {error.strerror}") from error
+        raise InputError(f"cannot write to output folder {out_dir}: {_why(error)}") from error
     return out_dir
+
+
+def _why(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "no space left on the device"
+    return error.strerror or str(error)
+
+
+@contextlib.contextmanager
+def _output_run(out_dir: Path) -> Iterator[OutputRun]:
+    """A staging folder for one run in ``out_dir``; removed unless committed."""
+    try:
+        run = OutputRun(out_dir, OUTPUT_NAMES, _MARKER)
+    except OSError as error:
+        raise OutputError(f"cannot write to output folder {out_dir}: {_why(error)}") from error
+    try:
+        yield run
+    except OSError as error:
+        raise OutputError(f"cannot write the outputs to {out_dir}: {_why(error)}") from error
+    finally:
+        run.discard()  # nothing left once committed
+
+
+def _commit(run: OutputRun, result: Result) -> dict[str, Path]:
+    """Write results.json with the run id and every file's SHA-256, then swap the set in."""
+    files = {name: sha256_file(run.stage / name) for name in OUTPUT_NAMES
+             if name != _MARKER and (run.stage / name).is_file()}  # fmt: skip
+    data: dict[str, Any] = {**result.to_dict(), "run": {"id": run.run_id, "files": files}}
+    atomic_write_json(run.stage / _MARKER, data)
+    return run.commit()
 
 
 def write_angles_csv(result: Result, path: Path) -> None:
@@ -89,20 +145,26 @@ def write_plot(result: Result, path: Path) -> None:
         figure.savefig(tmp, format=path.suffix.lstrip("."))
 
 
+_KINDS = {"landmarks.npz": "landmarks", "angles.csv": "angles", "angles.png": "plot",
+          "annotated.mp4": "video", "results.json": "results"}  # fmt: skip
+
+
+def _write_files(result: Result, folder: Path) -> None:
+    save_landmarks(result.series, folder / "landmarks.npz")
+    write_angles_csv(result, folder / "angles.csv")
+    write_plot(result, folder / "angles.png")
+
+
+def _by_kind(paths: dict[str, Path]) -> dict[str, Path]:
+    return {_KINDS.get(name, Path(name).stem): path for name, path in paths.items()}
+
+
 def write_outputs(result: Result, out_dir: Path) -> dict[str, Path]:
-    """Write the standard outputs of one analysis; return their paths by kind."""
+    """Write the standard outputs of one analysis (one swapped-in set); paths by kind."""
     out_dir = prepare_output_dir(out_dir)
-    paths = {
-        "landmarks": out_dir / "landmarks.npz",
-        "angles": out_dir / "angles.csv",
-        "plot": out_dir / "angles.png",
-        "results": out_dir / "results.json",
-    }
-    save_landmarks(result.series, paths["landmarks"])
-    write_angles_csv(result, paths["angles"])
-    write_plot(result, paths["plot"])
-    atomic_write_json(paths["results"], result.to_dict())  # last: marks the set complete
-    return paths
+    with _output_run(out_dir) as run:
+        _write_files(result, run.stage)
+        return _by_kind(_commit(run, result))
 
 
 def analyze_to_folder(
@@ -119,18 +181,42 @@ def analyze_to_folder(
     """Analyse a video (or saved landmarks) and write every output into ``out_dir``.
 
     The folder is checked for writing before the (slow) pose model runs;
-    ``on_frame`` is passed to :func:`video_landmarks` (e.g. for progress).
+    ``on_frame`` is passed to :func:`video_landmarks` (e.g. for progress). The
+    annotated video is drawn and encoded while the pose model runs (one decode).
     """
     from rom_measure.measure.movements import check_side, get_movement
+    from rom_measure.media.annotate import AnnotatedVideoWriter, write_annotated_video
 
     move = get_movement(movement)
     side = check_side(side)
     out_dir = prepare_output_dir(out_dir)
-    series = landmarks_for(video, landmarks, model, on_frame)
-    result = analyze_landmarks(series, move, side, settings)
-    paths = write_outputs(result, out_dir)
-    if annotate and video is not None:
-        from rom_measure.media.annotate import write_annotated_video
+    with _output_run(out_dir) as run:
+        target = run.stage / "annotated.mp4"
+        in_pass = annotate and video is not None and landmarks is None
+        writer = AnnotatedVideoWriter(target, Path(video), move.name, side) if in_pass else None
+        try:
+            series = landmarks_for(video, landmarks, model, _tee(on_frame, writer))
+            result = analyze_landmarks(series, move, side, settings)
+            if writer is not None:
+                writer, finishing = None, writer
+                finishing.finish(result)
+        finally:
+            if writer is not None:
+                writer.abort()
+        if annotate and video is not None and not in_pass:  # saved landmarks: decode again
+            write_annotated_video(result, Path(video), target)
+        _write_files(result, run.stage)
+        return result, _by_kind(_commit(run, result))
 
-        paths["video"] = write_annotated_video(result, Path(video), out_dir / "annotated.mp4")
-    return result, paths
+
+def _tee(on_frame: Callable[..., None] | None, writer: Any) -> Callable[..., None] | None:
+    """A frame callback feeding the annotated video writer, then ``on_frame``."""
+    if writer is None:
+        return on_frame
+
+    def both(frame: Any, people: Any, subject: Any) -> None:
+        writer.add(frame.bgr, frame.time_s, None if subject is None else subject.image)
+        if on_frame is not None:
+            on_frame(frame, people, subject)
+
+    return both

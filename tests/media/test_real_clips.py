@@ -90,3 +90,9 @@ def test_rejected_result_has_no_number(cam01) -> None:
     assert math.isnan(result.rom_deg)
     assert result.to_dict()["rom_deg"] is None
     assert result.to_dict()["repetitions"] == []
+
+
+def test_bystander_entering_mid_clip_is_noticed(sports2d) -> None:
+    # The demo's second person walks in after about 2 s; the sparse count must see it.
+    assert (sports2d.people[:45] >= 2).mean() < 0.2
+    assert (sports2d.people[60:170] >= 2).mean() > 0.6
