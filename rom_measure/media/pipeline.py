@@ -18,7 +18,7 @@ from rom_measure.media.sources import read_timestamps, timestamps_path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["analyze_video", "landmarks_for", "video_landmarks"]
+__all__ = ["analyze_video", "landmarks_for", "video_landmarks", "with_second_opinion"]
 
 
 def _warm_imports() -> None:
@@ -112,4 +112,34 @@ def analyze_video(
     move = get_movement(movement)
     check_side(side)
     series = video_landmarks(path, model)
-    return analyze_landmarks(series, move, side, settings)
+    result = analyze_landmarks(series, move, side, settings)
+    return with_second_opinion(result, path, model, settings)
+
+
+def with_second_opinion(
+    result: Result,
+    video: str | Path,
+    model: str | Path | None = None,
+    settings: AnalysisSettings | None = None,
+) -> Result:
+    """Re-measure a side-view clip whose model lost the limb, with the mirrored frames.
+
+    Only when the lost-limb check fired: the pose model runs again on the mirrored
+    frames around the lost runs (:mod:`rom_measure.media.mirror`), those landmarks
+    replace the frames taken out, and the merged series goes through every check
+    again (a second opinion that is no better is taken out the same way).
+    """
+    from rom_measure.measure import lost
+    from rom_measure.media.mirror import mirrored_landmarks
+
+    lost_limb = any(f.code == "lost_limb" for f in result.quality.findings)
+    if not lost_limb or result.movement.view != "side":
+        return result
+    windows = lost.recheck_windows(result.time_s, result.frame_status)
+    if not windows:
+        return result
+    second = mirrored_landmarks(video, windows, model)
+    merged, replaced = lost.merge_second_opinion(result.series, second, result.frame_status)
+    if not replaced:
+        return result
+    return analyze_landmarks(merged, result.movement, result.side, settings)

@@ -32,7 +32,8 @@ from rom_measure._fileio import (
 from rom_measure.errors import InputError, OutputError
 from rom_measure.measure.analysis import AnalysisSettings, Result, analyze_landmarks
 from rom_measure.media.landmark_file import save_landmarks
-from rom_measure.media.pipeline import landmarks_for
+from rom_measure.media.pipeline import landmarks_for, with_second_opinion
+from rom_measure.visit.mot import MOT_NAME, write_mot
 
 __all__ = [
     "OUTPUT_NAMES",
@@ -146,13 +147,14 @@ def write_plot(result: Result, path: Path) -> None:
 
 
 _KINDS = {"landmarks.npz": "landmarks", "angles.csv": "angles", "angles.png": "plot",
-          "annotated.mp4": "video", "results.json": "results"}  # fmt: skip
+          "annotated.mp4": "video", "results.json": "results", MOT_NAME: "mot"}  # fmt: skip
 
 
 def _write_files(result: Result, folder: Path) -> None:
     save_landmarks(result.series, folder / "landmarks.npz")
     write_angles_csv(result, folder / "angles.csv")
     write_plot(result, folder / "angles.png")
+    write_mot(result, folder / MOT_NAME)
 
 
 def _by_kind(paths: dict[str, Path]) -> dict[str, Path]:
@@ -197,6 +199,8 @@ def analyze_to_folder(
         try:
             series = landmarks_for(video, landmarks, model, _tee(on_frame, writer))
             result = analyze_landmarks(series, move, side, settings)
+            if video is not None and landmarks is None:
+                result = with_second_opinion(result, video, model, settings)
             if writer is not None:
                 writer, finishing = None, writer
                 finishing.finish(result)
