@@ -95,3 +95,25 @@ def test_malformed_files_are_named(tmp_path: Path, text: str, message: str) -> N
     path.write_text(text)
     with pytest.raises(InputError, match=message):
         read_mot(path)
+
+
+def test_analyze_writes_the_mot_beside_angles_csv(tmp_path: Path) -> None:
+    """`analyze --out` (here from saved landmarks) writes angles.mot matching angles.csv."""
+    import csv
+
+    from rom_measure.media.landmark_file import save_landmarks
+    from rom_measure.visit.outputs import analyze_to_folder
+
+    series, _ = movement_clip("hip-flexion", "left", 40.0, ideal_camera("hip-flexion", "left"))
+    save_landmarks(series, tmp_path / "in.npz")
+    _, paths = analyze_to_folder("hip-flexion", "left", tmp_path / "out",
+                                 landmarks=tmp_path / "in.npz")  # fmt: skip
+    assert paths["mot"] == tmp_path / "out" / MOT_NAME
+    motion = read_mot(paths["mot"])
+    with open(paths["angles"], newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    filtered = np.array([float(r["filtered_deg"] or "nan") for r in rows])
+    measured = np.isfinite(filtered)
+    assert measured.sum() > 10
+    np.testing.assert_allclose(motion.column("hip_flexion_left_filtered")[measured],
+                               filtered[measured], atol=0.01)  # fmt: skip
