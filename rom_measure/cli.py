@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -44,7 +45,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         movement, side = get_movement(args.movement), check_side(args.side)
         series = landmarks_for(args.video, args.landmarks, args.model)
         result, paths = analyze_landmarks(series, movement, side, settings), {}
-    print_json(result.to_dict()) if args.json else print_result(result)
+    if args.json:  # the saved results.json when there is one (it lists the run's files)
+        saved = paths.get("results") if paths else None
+        print_json(json.loads(saved.read_text(encoding="utf-8")) if saved else result.to_dict())
+    else:
+        print_result(result)
     if paths:
         print(f"\nwritten to {args.out}/: " + ", ".join(p.name for p in paths.values()),
               file=sys.stderr if args.json else sys.stdout)  # fmt: skip

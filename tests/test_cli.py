@@ -115,6 +115,7 @@ def test_reanalysis_from_saved_landmarks(capsys, tmp_path: Path) -> None:
     assert "ROM" in out
     assert sorted(p.name for p in (tmp_path / "res").iterdir()) == [
         "angles.csv",
+        "angles.mot",
         "angles.png",
         "landmarks.npz",
         "results.json",
