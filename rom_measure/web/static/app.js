@@ -119,13 +119,17 @@ function historyChart(history, title) {
             : { x1: a, x2: b, y1: y(end), y2: y(end), stroke: colors[label], "stroke-width": 2 }));
         }
       }
-      chart.append(svg("circle", { cx, cy: y(m.rom_deg), r: 3.5, fill: colors[label], class: `point ${label}`,
+      // A result with quality warnings is drawn hollow: a number, not a promise.
+      const sound = m.verdict === "ok";
+      chart.append(svg("circle", { cx, cy: y(m.rom_deg), r: 3.5, fill: sound ? colors[label] : "#fff",
+        stroke: colors[label], "stroke-width": 1.5, class: `point ${label}${sound ? "" : " warning"}`,
         "data-rom": m.rom_deg }, undefined));
       chart.lastChild.append(svg("title", {}, `${label} ${deg(m.rom_deg)} ± ${deg(u)} (${m.verdict})`));
     });
   });
   chart.append(svg("text", { x: L + 4, y: T + 12, "font-size": 11, fill: colors.pre }, "● pre"));
   chart.append(svg("text", { x: L + 50, y: T + 12, "font-size": 11, fill: colors.post }, "● post"));
+  chart.append(svg("text", { x: L + 100, y: T + 12, "font-size": 11, fill: "#555" }, "○ quality warning"));
   return chart;
 }
 
@@ -197,7 +201,7 @@ function visitPage(visitId) {
     $("#comparisons tbody").innerHTML = comparison.comparisons.map((c) => `<tr class="comparison"><td>${esc(c.movement)}</td><td>${c.side}</td>` +
       `<td>${deg(c.pre_rom_deg)}</td><td>${deg(c.post_rom_deg)}</td><td>${deg(c.change_deg, true)}</td>` +
       `<td>${deg(c.ci95_deg[0], true)} to ${deg(c.ci95_deg[1], true)}</td><td>${deg(c.mdc95_deg)}</td>` +
-      `<td class="verdict ${c.verdict.replaceAll(" ", "-")}">${esc(c.verdict)}${c.reasons.length ? "<br><small class=\"reasons\">" + c.reasons.map(esc).join("; ") + "</small>" : ""}</td></tr>`).join("")
+      `<td class="verdict ${c.verdict.replaceAll(" ", "-")}${c.doubtful ? " doubtful" : ""}">${esc(c.verdict_text || c.verdict)}${c.reasons.length ? "<br><small class=\"reasons\">" + c.reasons.map(esc).join("; ") + "</small>" : ""}</td></tr>`).join("")
       || `<tr><td colspan="8" class="muted">A comparison appears when a pre and a post clip of one movement and side are analysed.</td></tr>`;
     if (visit.clips.some((c) => c.status === "queued" || c.status === "running")) setTimeout(refresh, 1500);
   };
