@@ -149,10 +149,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     rows = run_validation(cases, workers=args.workers, progress=progress)
     paths = write_validation(rows, out)
+    pair_rows = [] if args.quick else _validate_pairs(args.split, args.workers)
     print()
     print(report(rows))
-    print(f"written: {paths['cases']}, {paths['summary']}")
+    if pair_rows:
+        from rom_measure.synth.pairs import summarize as summarize_pairs
+        from rom_measure.synth.pairs import write_pairs
+
+        print("### pre/post pairs: the verdict each true change calls for\n")
+        print(summarize_pairs(pair_rows))
+        paths["pairs"] = write_pairs(pair_rows, out)
+    print("written: " + ", ".join(str(p) for p in paths.values()))
     return 0
+
+
+def _validate_pairs(split: str | None, workers: int) -> list[dict]:
+    from rom_measure.synth.pairs import pair_cases, run_pairs
+
+    pairs = pair_cases(split)
+    print(f"comparing {len(pairs)} pre/post pairs at known changes ...")
+
+    def progress(row: dict) -> None:
+        shown = row["measured_change_deg"]
+        print(f"  {row['split']:<8} {row['movement']:<21} {row['body']:<18} {row['camera']:<13}"
+              f" true change {row['true_change_deg']:+.1f}°, measured "
+              f"{'—' if shown is None else f'{shown:+.1f}°'}: {row['verdict']}"
+              f"{' (doubtful)' if row['doubtful'] else ''}, expected {row['expected']}",
+              flush=True)  # fmt: skip
+
+    return run_pairs(pairs, workers=workers, progress=progress)
 
 
 def cmd_movements(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ __all__ = [
     "SPLITS",
     "CameraSetup",
     "ValidationCase",
+    "analyze_case",
     "check_gains",
     "fit_calibration",
     "read_cases",
@@ -225,21 +226,29 @@ def suite(
     return [c for s in splits for c in _split_cases(s, MOVEMENTS, per_movement)]
 
 
-def run_case(case: ValidationCase) -> dict[str, Any]:
-    """Render (or reuse) and analyse one case; never raises for a bad measurement."""
+def analyze_case(case: ValidationCase):  # -> rom_measure.measure.analysis.Result
+    """Render (or reuse) one case's clip and measure it; the pose model runs once a clip."""
     from rom_measure.measure.analysis import analyze_landmarks
     from rom_measure.media.assets import pose_model_path
     from rom_measure.media.landmark_file import load_landmarks, save_landmarks
     from rom_measure.media.pipeline import video_landmarks
     from rom_measure.synth.cache import cached_clip
 
-    video, truth = cached_clip(case.spec())
-    saved = video.with_suffix(".landmarks.npz")  # the pose model runs once per clip
+    video, _ = cached_clip(case.spec())
+    saved = video.with_suffix(".landmarks.npz")
     series = load_landmarks(saved) if saved.is_file() else None
     if series is None or series.meta.get("model") != pose_model_path().name:
         series = video_landmarks(video)
         save_landmarks(series, saved)
-    result = analyze_landmarks(series, case.movement, case.side)
+    return analyze_landmarks(series, case.movement, case.side)
+
+
+def run_case(case: ValidationCase) -> dict[str, Any]:
+    """Render (or reuse) and analyse one case; never raises for a bad measurement."""
+    from rom_measure.synth.cache import cached_clip
+
+    video, truth = cached_clip(case.spec())
+    result = analyze_case(case)
     measured = result.rom_deg
     codes = [f.code for f in result.quality.findings if f.severity != "info"]
     return {
