@@ -166,7 +166,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _validate_pairs(split: str | None, workers: int) -> list[dict]:
     from rom_measure.synth.pairs import pair_cases, run_pairs
 
-    pairs = pair_cases(split)
+    pairs = pair_cases(split or "held-out")  # nothing is fitted on pairs: report held-out
     print(f"comparing {len(pairs)} pre/post pairs at known changes ...")
 
     def progress(row: dict) -> None:
