@@ -65,7 +65,7 @@ def test_the_seat_is_under_the_pelvis_and_the_feet_on_the_floor(shape) -> None:
     standing = SyntheticClip(ClipSpec("neck-rotation", "left", body=shape), body=clip.body)
     head, upright = joints["head"], standing.joints(standing.pose(0.0))["head"]
     drop = upright[1] - head[1]
-    assert 0.3 < drop < 0.6 and np.allclose(head[[0, 2]], upright[[0, 2]], atol=0.03)
+    assert 0.25 < drop < 0.6 and np.allclose(head[[0, 2]], upright[[0, 2]], atol=0.03)
     # the head-and-shoulders framing follows the head down
     v = [c.camera.project(h[None])[0, 1] for c, h in ((clip, head), (standing, upright))]
     assert abs(v[0] - v[1]) < 0.02 * clip.camera.height_px
