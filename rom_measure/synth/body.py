@@ -37,6 +37,7 @@ MATERIALS = (
     "brow",
     "lips",
     "lashes",
+    "chair",
 )
 _MAT = {name: i for i, name in enumerate(MATERIALS)}
 

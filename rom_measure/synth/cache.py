@@ -19,6 +19,7 @@ _NEW_DEFAULTS = {
     "noise": 0.0,
     "rep_peaks_deg": None,
     "bystander": False,
+    "posture": "standing",
 }
 
 

@@ -25,6 +25,7 @@ from rom_measure.synth.movements import (
     movement_pose,
     region,
 )
+from rom_measure.synth.posture import Mesh, check_posture, posture_drop_m, posture_pose, seated
 from rom_measure.synth.render import Renderer
 from rom_measure.synth.skeleton import PosedBody, pose_body
 
@@ -114,6 +115,8 @@ class ClipSpec:
             ``repetitions``); the truth ROM is the largest.
         bystander: a second person (the average-male body, standing still) beside
             and behind the subject, partly in frame.
+        posture: ``standing``, or ``seated`` on a chair (neck movements only; the
+            camera framing follows the lower head).
     """
 
     movement: str
@@ -139,6 +142,7 @@ class ClipSpec:
     noise: float = 0.0
     rep_peaks_deg: tuple[float, ...] | None = None
     bystander: bool = False
+    posture: str = "standing"
 
     def validate(self) -> None:
         """Raise :class:`InputError` for an unusable spec."""
@@ -150,6 +154,7 @@ class ClipSpec:
             raise InputError("light must be positive and noise non-negative")
         try:
             check_movement(self.movement, self.side)
+            check_posture(self.posture, self.movement)
         except ValueError as exc:
             raise InputError(str(exc)) from None
         if self.width_px % 2 or self.height_px % 2 or min(self.width_px, self.height_px) < 16:
@@ -181,8 +186,13 @@ class ClipSpec:
             peaks_deg=tuple(float(p) for p in self.rep_peaks_deg or ()),
         )
 
-    def camera(self, scale: float = 1.0) -> Camera:
-        """The camera filming the clip (``scale``: subject height / base body height)."""
+    def camera(self, scale: float = 1.0, drop_m: float = 0.0) -> Camera:
+        """The camera filming the clip.
+
+        Args:
+            scale: subject height / base body height.
+            drop_m: how much lower the head is than standing (the posture).
+        """
         return default_camera(
             self.movement,
             self.side,
@@ -194,6 +204,7 @@ class ClipSpec:
             fov_deg=self.fov_deg,
             pitch_offset_deg=self.pitch_offset_deg,
             scale=scale,
+            drop_m=drop_m,
         )
 
 
@@ -284,20 +295,25 @@ class SyntheticClip:
         self.spec = spec
         self.body = body if body is not None else load_body(shape=spec.body)
         scale = 1.0 if spec.body == "base" else self.body.vertices_m[:, 1].max() / BASE_HEIGHT_M
-        self.camera = spec.camera(float(scale))
+        self.camera = spec.camera(float(scale), posture_drop_m(self.body, spec.posture))
         self.trajectory = spec.trajectory()
         n = max(1, round(self.trajectory.duration_s * spec.fps))
         self.times_s = np.arange(n) / spec.fps
         self.angles_deg = np.array([self.trajectory.angle_at(t) for t in self.times_s])
         self._renderer: Renderer | None = None
-        self._bystander = _bystander_vertices(self.camera) if spec.bystander else None
+        self._props: list[Mesh] = []  # static meshes drawn with the subject
+        if spec.bystander:
+            self._props.append(_bystander(self.camera))
+        if spec.posture == "seated":
+            self._props.append(seated(self.body).chair)
+        self._static = np.concatenate([m.vertices_m for m in self._props]) if self._props else None
 
     @property
     def renderer(self) -> Renderer:
         """The renderer (built on first use: it precomputes the background)."""
         if self._renderer is None:
             self._renderer = Renderer(
-                _with_bystander(self.body, self._bystander) if self.spec.bystander else self.body,
+                _with_props(self.body, self._props),
                 self.camera,
                 appearance_for_seed(self.spec.seed),
                 supersample=self.spec.supersample,
@@ -308,7 +324,7 @@ class SyntheticClip:
     def pose(self, angle_deg: float) -> PosedBody:
         """The posed body at a truth angle."""
         pose = movement_pose(self.body, self.spec.movement, self.spec.side, angle_deg)
-        return pose_body(self.body, pose)
+        return pose_body(self.body, posture_pose(self.body, self.spec.posture, pose))
 
     def joints(self, posed: PosedBody) -> dict[str, np.ndarray]:
         """World positions of the reported joints and surface points."""
@@ -318,8 +334,8 @@ class SyntheticClip:
         return out
 
     def _render(self, vertices_m: np.ndarray, index: int) -> np.ndarray:
-        if self._bystander is not None:
-            vertices_m = np.concatenate([vertices_m, self._bystander])
+        if self._static is not None:
+            vertices_m = np.concatenate([vertices_m, self._static])
         return self._finish(self.renderer.render(vertices_m), index)
 
     def _finish(self, rgb: np.ndarray, index: int) -> np.ndarray:
@@ -404,31 +420,34 @@ class SyntheticClip:
 _BYSTANDER = "average-male"
 
 
-def _bystander_vertices(camera: Camera) -> np.ndarray:
-    """Rest vertices of a second person near the right edge of the frame, 0.8 m farther away."""
-    rest = load_body(shape=_BYSTANDER).vertices_m
+def _bystander(camera: Camera) -> Mesh:
+    """A second person near the right edge of the frame, 0.8 m farther away, standing still."""
+    other = load_body(shape=_BYSTANDER)
     right = camera.rotation[0] * np.array([1.0, 0.0, 1.0])
     away = camera.rotation[2] * np.array([1.0, 0.0, 1.0])
     lateral = 0.8 * (camera.width_px / 2.0) / camera.focal_px * (camera.distance_m + 0.8)
     shift = lateral * right / np.linalg.norm(right) + 0.8 * away / np.linalg.norm(away)
-    return rest + shift
+    return Mesh.of(other)._replace(vertices_m=other.vertices_m + shift)
 
 
-def _with_bystander(body: BodyModel, extra: np.ndarray | None) -> BodyModel:
-    """The subject's mesh and the bystander's as one mesh for the renderer."""
+def _with_props(body: BodyModel, props: list[Mesh]) -> BodyModel:
+    """The subject's mesh and the static ones (bystander, chair) as one mesh for the renderer."""
     from dataclasses import replace
 
-    other = load_body(shape=_BYSTANDER)
-    n = len(body.vertices_m)
-    assert extra is not None and len(extra) == len(other.vertices_m)
+    if not props:
+        return body
+    meshes = [Mesh.of(body), *props]
+    starts = np.cumsum([0] + [len(m.vertices_m) for m in meshes[:-1]])
     return replace(
         body,
-        vertices_m=np.concatenate([body.vertices_m, extra]),
-        faces=np.concatenate([body.faces, other.faces + n]).astype(np.int32),
-        material=np.concatenate([body.material, other.material]),
-        split_field=np.concatenate([body.split_field, other.split_field]),
-        split_inside=np.concatenate([body.split_inside, other.split_inside]),
-        split_outside=np.concatenate([body.split_outside, other.split_outside]),
+        vertices_m=np.concatenate([m.vertices_m for m in meshes]),
+        faces=np.concatenate([m.faces + k for m, k in zip(meshes, starts, strict=True)]).astype(
+            np.int32
+        ),
+        material=np.concatenate([m.material for m in meshes]),
+        split_field=np.concatenate([m.split_field for m in meshes]),
+        split_inside=np.concatenate([m.split_inside for m in meshes]),
+        split_outside=np.concatenate([m.split_outside for m in meshes]),
     )
 
 

@@ -45,6 +45,7 @@ def default_camera(
     fov_deg: float | None = None,
     pitch_offset_deg: float = 0.0,
     scale: float = 1.0,
+    drop_m: float = 0.0,
 ) -> Camera:
     """Camera for a movement.
 
@@ -63,12 +64,16 @@ def default_camera(
             propped at an angle).
         scale: subject height relative to the base body (the window and the default
             camera height scale with it).
+        drop_m: how much lower the subject's head is than standing (seated); the
+            neck window and default camera height move down with it.
 
     Returns:
         The camera, aimed at the centre of the framing window.
     """
     cam_h, (bottom, top), half_w = _WINDOWS[region(movement)]
     cam_h, bottom, top, half_w = (scale * x for x in (cam_h, bottom, top, half_w))
+    if region(movement) == "neck":  # the head-and-shoulders window follows the head
+        cam_h, bottom, top = cam_h - drop_m, bottom - drop_m, top - drop_m
     if height_m is not None:
         cam_h = height_m
     centre = 0.5 * (bottom + top)

@@ -28,6 +28,7 @@ class Appearance:
     hair_rgb: tuple[float, float, float] = _HAIR[0]
     wall_rgb: tuple[float, float, float] = (0.86, 0.84, 0.80)
     floor_rgb: tuple[float, float, float] = (0.62, 0.52, 0.42)
+    chair_rgb: tuple[float, float, float] = (0.42, 0.27, 0.16)
 
 
 def _jitter(rng: np.random.Generator, rgb: tuple[float, ...], amount: float) -> tuple:
@@ -68,6 +69,7 @@ def palette(look: Appearance) -> np.ndarray:
         "brow": 0.45 * np.asarray(look.hair_rgb) + 0.1 * skin,
         "lips": skin * np.array([0.78, 0.52, 0.50]),
         "lashes": np.array([0.05, 0.04, 0.04]),
+        "chair": np.asarray(look.chair_rgb),
     }
     return np.stack([colours[m] for m in MATERIALS]) ** 2.2
 

@@ -56,6 +56,8 @@ PEAKS_DEG = {
 }
 #: Fractions of the peak of each repetition in the multi-repetition cases.
 REP_FRACTIONS = (0.85, 1.0, 0.93)
+#: Seated cases per neck movement and split (every suite but the quick one).
+SEATED_PER_MOVEMENT = 2
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ SPLITS: dict[str, dict[str, tuple[str, ...]]] = {
 
 @dataclass(frozen=True)
 class ValidationCase:
-    """One rendered clip of the suite."""
+    """One rendered clip of the suite (``posture``: ``standing`` or ``seated`` on a chair)."""
 
     split: str
     movement: str
@@ -122,10 +124,14 @@ class ValidationCase:
     off_plane_deg: float = 0.0
     repetitions: int = 1
     bystander: bool = False
+    posture: str = "standing"
 
     @property
     def as_instructed(self) -> bool:
-        """Filmed as the tool instructs (in the movement plane, one person in frame)."""
+        """Filmed as the tool instructs (in the movement plane, one person in frame).
+
+        Seated neck clips are as instructed too (the tool accepts either posture).
+        """
         return not self.off_plane_deg and not self.bystander
 
     def spec(self):  # -> rom_measure.synth.ClipSpec
@@ -141,6 +147,7 @@ class ValidationCase:
         camera_height = None
         if cam.height_offset_m:
             camera_height = _WINDOWS[region(self.movement)][0] + cam.height_offset_m
+            camera_height -= _drop_m(self.body, self.posture)
         return ClipSpec(
             self.movement,
             self.side,
@@ -159,8 +166,19 @@ class ValidationCase:
             noise=cam.noise,
             rep_peaks_deg=reps,
             bystander=self.bystander,
+            posture=self.posture,
             **RENDER,
         )
+
+
+def _drop_m(body: str, posture: str) -> float:
+    """How much lower the head of ``body`` is in ``posture`` than standing."""
+    if posture == "standing":
+        return 0.0
+    from rom_measure.synth.body import load_body
+    from rom_measure.synth.posture import posture_drop_m
+
+    return posture_drop_m(load_body(shape=body), posture)
 
 
 def _seed(case: ValidationCase) -> int:
@@ -173,6 +191,7 @@ def _seed(case: ValidationCase) -> int:
 def _split_cases(
     split: str, movements: Iterable[str], per_movement: int | None, stress: bool = True
 ) -> list:
+    """Cases of one split; with ``stress`` also the stress and the seated neck cases."""
     bodies, cameras = SPLITS[split]["bodies"], SPLITS[split]["cameras"]
     pairs = list(itertools.product(bodies, cameras))
     out = []
@@ -197,6 +216,28 @@ def _split_cases(
             out.append(ValidationCase(split, movement, "left", peak, body, camera, OFF_PLANE_DEG))
             body, camera = pairs[(m_index + 7) % len(pairs)]
             out.append(ValidationCase(split, movement, "right", peak, body, camera, bystander=True))
+        if stress and movement.startswith("neck-"):
+            out.extend(_seated_cases(split, movement, pairs, m_index))
+    return out
+
+
+def _seated_cases(split: str, movement: str, pairs: list, m_index: int) -> list:
+    """Two seated cases of a neck movement (the first with three repetitions)."""
+    out = []
+    for i, (body, camera) in enumerate(_spread(pairs, SEATED_PER_MOVEMENT, m_index + 2)):
+        k = i + m_index + 1
+        out.append(
+            ValidationCase(
+                split,
+                movement,
+                ("left", "right")[k % 2],
+                PEAKS_DEG[movement][k % 2],
+                body,
+                camera,
+                repetitions=3 if i == 0 else 1,
+                posture="seated",
+            )
+        )
     return out
 
 
@@ -215,7 +256,8 @@ def suite(
         split: only this split (``training`` or ``held-out``); None = both.
         per_movement: cases per movement and split (a subset spread over bodies and
             cameras); None = every body x camera pair. Both add two stress cases per
-            movement and split (30 deg off the movement plane; a bystander in view).
+            movement and split (30 deg off the movement plane; a bystander in view)
+            and two seated cases per neck movement and split.
     """
     from rom_measure.synth.movements import MOVEMENTS
 
@@ -295,7 +337,7 @@ def _instructed(row: dict[str, Any]) -> bool:
 
 
 def summarize(rows: Iterable[dict[str, Any]], by: str = "movement") -> list[dict[str, Any]]:
-    """Per value of ``by`` (movement, body, camera): errors of the cases filmed as instructed.
+    """Per value of ``by`` (movement, body, camera, posture): errors of the instructed cases.
 
     ``cases`` counts the clips filmed as instructed; the error columns are over the
     reported ROMs among them (``rejected`` has none); ``ok_*`` over the verdict-ok ones.
@@ -303,7 +345,7 @@ def summarize(rows: Iterable[dict[str, Any]], by: str = "movement") -> list[dict
     within 5 deg or not ``ok``.
     """
     table = []
-    rows = list(rows)
+    rows = [{"posture": "standing", **r} for r in rows]  # rows from before postures
     for value in dict.fromkeys(r[by] for r in rows):
         mine = [r for r in rows if r[by] == value and _instructed(r)]
         stress = [r for r in rows if r[by] == value and not _instructed(r)]
@@ -414,6 +456,7 @@ def read_cases(path: Path) -> list[dict[str, Any]]:
                     row[key] = float(row[key]) if row[key] not in ("", None) else None
             row["repetitions"] = int(row.get("repetitions") or 1)
             row["bystander"] = row.get("bystander") == "True"
+            row["posture"] = row.get("posture") or "standing"
             rows.append(row)
     return rows
 
@@ -461,6 +504,8 @@ def report(rows: list[dict[str, Any]]) -> str:
             parts.append(
                 f"### {split} split ({len(mine)} clips)\n\n{format_summary(summarize(mine))}"
             )
+    for split in SPLITS:
+        parts.extend(_posture_tables(split, [r for r in rows if r["split"] == split]))
     held = [r for r in rows if r["split"] == "held-out"]
     for by in ("body", "camera"):
         if held:
@@ -483,6 +528,21 @@ def report(rows: list[dict[str, Any]]) -> str:
             )
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
+
+
+def _posture_tables(split: str, rows: list[dict[str, Any]]) -> list[str]:
+    """The neck movements of a split by posture, overall and per movement (if any seated)."""
+    neck = [{"posture": "standing", **r} for r in rows if r["movement"].startswith("neck-")]
+    if not any(r["posture"] != "standing" for r in neck):
+        return []
+    key = "movement, posture"
+    pairs = [{**r, key: f"{r['movement']}, {r['posture']}"} for r in neck]
+    pairs.sort(key=lambda r: r[key])
+    return [
+        f"### {split} split, neck movements by posture\n\n"
+        f"{format_summary(summarize(neck, 'posture'), 'posture')}\n"
+        f"{format_summary(summarize(pairs, key), key)}"
+    ]
 
 
 def _share(value: float | None) -> str:

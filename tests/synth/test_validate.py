@@ -13,6 +13,7 @@ from rom_measure.synth.validate import (
     SPLITS,
     check_gains,
     fit_calibration,
+    report,
     suite,
     summarize,
 )
@@ -150,3 +151,32 @@ def test_bystander_adds_a_second_person_to_the_frame() -> None:
     assert changed.any()
     columns = np.flatnonzero(changed.any(axis=0))
     assert columns.min() > 96 // 2  # the bystander stands to the right of the subject
+
+
+def test_each_split_has_seated_neck_cases_filmed_as_instructed() -> None:
+    from rom_measure.synth.movements import MOVEMENTS
+
+    neck = [m for m in MOVEMENTS if m.startswith("neck-")]
+    for per_movement in (None, 3):
+        for split in SPLITS:
+            cases = [c for c in suite(split=split, per_movement=per_movement)]
+            sat = [c for c in cases if c.posture == "seated"]
+            assert {c.movement for c in sat} == set(neck)
+            assert {c.body for c in sat} <= set(SPLITS[split]["bodies"])
+            assert {c.camera for c in sat} <= set(SPLITS[split]["cameras"])
+            assert len({c.camera for c in sat}) == len(SPLITS[split]["cameras"])
+            for movement in neck:
+                mine = [c for c in sat if c.movement == movement]
+                assert len(mine) == 2 and sorted(c.repetitions for c in mine) == [1, 3]
+            assert all(c.as_instructed and c.spec().posture == "seated" for c in sat)
+    assert not any(c.posture == "seated" for c in suite(quick=True))
+
+
+def test_summaries_by_posture() -> None:
+    rows = _rows("training", "neck-rotation", 1.0)
+    seated_rows = [{**r, "posture": "seated"} for r in _rows("training", "neck-rotation", 1.2)]
+    table = {t["posture"]: t for t in summarize(rows + seated_rows, by="posture")}
+    assert table["standing"]["cases"] == 3 and table["seated"]["cases"] == 3  # old rows: standing
+    assert table["seated"]["median_abs_error_deg"] > table["standing"]["median_abs_error_deg"]
+    text = report(rows + seated_rows)
+    assert "neck movements by posture" in text and "neck-rotation, seated" in text
