@@ -43,7 +43,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         )
     else:
         movement, side = get_movement(args.movement), check_side(args.side)
-        series = landmarks_for(args.video, args.landmarks, args.model)
+        series = landmarks_for(args.video, args.landmarks, args.model,
+                               face_mesh=movement.face_mesh)  # fmt: skip
         result, paths = analyze_landmarks(series, movement, side, settings), {}
     if args.json:  # the saved results.json when there is one (it lists the run's files)
         saved = paths.get("results") if paths else None

@@ -89,6 +89,7 @@ class Movement:
     lowpass_hz: float = 5.0
     method_error_deg: float = 3.0  # RMS error against rendered ground truth (validate)
     calibration_gain: float = 1.0  # ROM scale fitted against rendered ground truth (validate)
+    face_mesh: bool = False  # the angle needs the 468-point face mesh (``series.face``)
 
     def angles(self, series: LandmarkSeries, side: str) -> np.ndarray:
         """(T,) movement angle in degrees, NaN where it is undefined."""
@@ -285,6 +286,47 @@ def head_yaw_angle(series: LandmarkSeries, side: str) -> np.ndarray:
 
     yaw = head_yaw_deg(series)
     return yaw if side == "left" else -yaw
+
+
+def _mesh_rotations(series: LandmarkSeries) -> np.ndarray | None:
+    """(T, 3, 3) head rotations from the face mesh, or None without a mesh."""
+    if series.face is None:
+        return None
+    from rom_measure.measure.facepose import head_rotations
+
+    return head_rotations(series.face, series.time_s, left_at_plus_x_sign(series))
+
+
+def mesh_yaw_angle(series: LandmarkSeries, side: str) -> np.ndarray:
+    """Neck rotation from the face mesh: yaw of the head's rigid points from the start.
+
+    Without a face mesh (e.g. landmark files saved before it), NaN.
+    """
+    from rom_measure.measure.facepose import axes_angles
+
+    rotations = _mesh_rotations(series)
+    if rotations is None:
+        return np.full(series.frames, np.nan)
+    yaw = np.array([axes_angles(r)[0] for r in rotations])
+    return yaw if side == "left" else -yaw
+
+
+def mesh_roll_angle(series: LandmarkSeries, side: str) -> np.ndarray:
+    """Lateral flexion from the face mesh: head roll from the start against the shoulder line.
+
+    Without a face mesh, NaN.
+    """
+    from rom_measure.measure.facepose import axes_angles
+
+    rotations = _mesh_rotations(series)
+    if rotations is None:
+        return np.full(series.frames, np.nan)
+    xy = _frontal(series)
+    shoulder_ccw = signed_angle_2d(
+        np.array([1.0, 0.0]), xy[:, L.LEFT_SHOULDER] - xy[:, L.RIGHT_SHOULDER]
+    )
+    roll_ccw = np.array([axes_angles(r)[2] for r in rotations]) - shoulder_ccw
+    return -roll_ccw if side == "left" else roll_ccw
 
 
 # -- the registry -----------------------------------------------------------------------

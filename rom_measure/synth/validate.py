@@ -228,6 +228,7 @@ def suite(
 def run_case(case: ValidationCase) -> dict[str, Any]:
     """Render (or reuse) and analyse one case; never raises for a bad measurement."""
     from rom_measure.measure.analysis import analyze_landmarks
+    from rom_measure.measure.movements import get_movement
     from rom_measure.media.assets import pose_model_path
     from rom_measure.media.landmark_file import load_landmarks, save_landmarks
     from rom_measure.media.pipeline import video_landmarks
@@ -236,8 +237,13 @@ def run_case(case: ValidationCase) -> dict[str, Any]:
     video, truth = cached_clip(case.spec())
     saved = video.with_suffix(".landmarks.npz")  # the pose model runs once per clip
     series = load_landmarks(saved) if saved.is_file() else None
-    if series is None or series.meta.get("model") != pose_model_path().name:
-        series = video_landmarks(video)
+    mesh = get_movement(case.movement).face_mesh
+    if (
+        series is None
+        or series.meta.get("model") != pose_model_path().name
+        or (mesh and series.face is None)
+    ):
+        series = video_landmarks(video, face_mesh=mesh)
         save_landmarks(series, saved)
     result = analyze_landmarks(series, case.movement, case.side)
     measured = result.rom_deg

@@ -1,0 +1,77 @@
+"""The face mesh runner on a rendered neck clip (real model), and the face array on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rom_measure.media.facemesh import FACE_POINTS, FaceMesh, face_crop
+
+
+@pytest.fixture(scope="module")
+def neck_clip() -> Path:
+    from rom_measure.synth import ClipSpec
+    from rom_measure.synth.cache import cached_clip
+
+    spec = ClipSpec("neck-rotation", "left", peak_deg=40.0, width_px=640, height_px=360,
+                    fps=24.0, still_s=0.6, ramp_s=0.7, hold_s=0.3)  # fmt: skip
+    return cached_clip(spec)[0]
+
+
+def _frames(video: Path, wanted: set[int]) -> dict[int, np.ndarray]:
+    from rom_measure.media.sources import VideoFileSource, with_rgb
+
+    source = VideoFileSource(video)
+    try:
+        return {f.index: with_rgb(f).rgb for f in source if f.index in wanted}
+    finally:
+        source.close()
+
+
+def test_face_mesh_lands_on_the_face_of_a_rendered_clip(neck_clip: Path, pose_model: Path) -> None:
+    from rom_measure.media.pose import MediaPipePose
+
+    mesh = FaceMesh()
+    with MediaPipePose(pose_model, max_people=1) as pose:
+        for index, rgb in sorted(_frames(neck_clip, {0, 20}).items()):  # still, then turning
+            (subject,) = pose.detect(rgb, index * 42)
+            height, width = rgb.shape[:2]
+            pose_px = subject.image[:, :2] * np.array([width, height])
+            points, score = mesh.frame(rgb, pose_px)
+            assert points.shape == (FACE_POINTS, 3) and np.isfinite(points).all()
+            assert score > 0.9
+            face = pose_px[:11]  # nose, eyes, ears, mouth: the mesh lies in their crop
+            crop = face_crop(face)
+            assert crop is not None
+            assert np.all(np.linalg.norm(points[:, :2] - crop.centre, axis=1) < 0.75 * crop.side)
+            # outer eye corners (mesh 33 = subject's right, 263 = left) on the pose's eyes
+            assert np.linalg.norm(points[33, :2] - pose_px[6]) < 0.1 * crop.side
+            assert np.linalg.norm(points[263, :2] - pose_px[3]) < 0.1 * crop.side
+
+
+def test_face_mesh_refuses_a_face_out_of_frame(neck_clip: Path) -> None:
+    rgb = _frames(neck_clip, {0})[0]
+    pose_px = np.zeros((33, 2))
+    pose_px[:11] = [[-200.0, -200.0], [-190.0, -205.0], [-185, -205], [-180, -205], [-210, -205],
+                    [-215, -205], [-220, -205], [-170, -200], [-230, -200], [-195, -180],
+                    [-205, -180]]  # fmt: skip
+    points, score = FaceMesh().frame(rgb, pose_px)
+    assert np.isnan(points).all() and np.isnan(score)
+
+
+def test_face_array_round_trips_through_the_landmark_file(tmp_path: Path) -> None:
+    from rom_measure.media.landmark_file import load_landmarks, save_landmarks
+    from tests.stick_figure import Camera, posed, series_of
+
+    series = series_of([posed("neck-rotation", "left", a) for a in (0.0, 20.0, 40.0)], Camera(0.0))
+    face = series.face.copy()
+    face[1] = np.nan  # a frame without a trusted mesh
+    series = series.replace(face=face)
+    save_landmarks(series, tmp_path / "with_face.npz")
+    again = load_landmarks(tmp_path / "with_face.npz")
+    np.testing.assert_array_equal(again.face, face)
+    save_landmarks(series.replace(face=None), tmp_path / "without.npz")
+    assert load_landmarks(tmp_path / "without.npz").face is None
+    np.testing.assert_array_equal(again.take(np.array([0, 2])).face, face[[0, 2]])
