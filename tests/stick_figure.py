@@ -191,6 +191,8 @@ def ideal_camera(movement: str, side: str, off_plane_deg: float = 0.0) -> Camera
     from rom_measure import get_movement
 
     m = get_movement(movement)
+    if m.view == "front" and m.region == "neck":  # framed on head and shoulders, as instructed
+        return Camera(yaw_deg=off_plane_deg, target=HEAD_CENTRE.copy())
     if m.view == "front":
         return Camera(yaw_deg=off_plane_deg)
     base = 90.0 if side == "left" else -90.0

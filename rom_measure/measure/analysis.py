@@ -199,6 +199,10 @@ def analyze_landmarks(
     side = check_side(side)
     steps: list[signal.ProcessingStep] = []
     findings: list[Finding] = []
+    if move.face_mesh and series.face is None and move.without_mesh is not None:
+        move = move.without_mesh
+        findings.append(Finding("no_face_mesh", "info", "the landmarks have no face mesh: "
+                                "measured with the pose-landmark method"))  # fmt: skip
     status = np.full(series.frames, "ok", dtype=object)
     status[~series.detected] = "not_detected"
 

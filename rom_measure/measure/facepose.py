@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["RIGID_POINTS", "axes_angles", "best_fit_rotation_3d", "head_rotations", "rotation"]
+__all__ = [
+    "RIGID_POINTS",
+    "axes_angles",
+    "best_fit_rotation_3d",
+    "head_rotations",
+    "rotation",
+    "to_subject_axes",
+]
 
 # MediaPipe canonical face mesh indices: forehead/glabella midline, nose bridge and tip,
 # inner and outer eye corners, cheekbones, temples and the face outline at eye level.
@@ -77,7 +84,11 @@ def to_subject_axes(face: np.ndarray, left_at_plus_x: float) -> np.ndarray:
     return face * np.array([left_at_plus_x, -1.0, -left_at_plus_x])
 
 
-def head_rotations(face: np.ndarray, time_s: np.ndarray, left_at_plus_x: float = 1.0) -> np.ndarray:
+def head_rotations(
+    face: np.ndarray,
+    time_s: np.ndarray,
+    left_at_plus_x: float = 1.0,
+) -> np.ndarray:
     """(T, 3, 3) head rotation of each frame from the still start, in subject axes.
 
     The reference is the per-point median of the rigid points over the first second

@@ -90,6 +90,7 @@ class Movement:
     method_error_deg: float = 3.0  # RMS error against rendered ground truth (validate)
     calibration_gain: float = 1.0  # ROM scale fitted against rendered ground truth (validate)
     face_mesh: bool = False  # the angle needs the 468-point face mesh (``series.face``)
+    without_mesh: Movement | None = None  # the pose-landmark method, for series without a mesh
 
     def angles(self, series: LandmarkSeries, side: str) -> np.ndarray:
         """(T,) movement angle in degrees, NaN where it is undefined."""
@@ -523,6 +524,39 @@ MOVEMENTS = {
     name: replace(m, calibration_gain=CALIBRATION[name][0], method_error_deg=CALIBRATION[name][1])
     for name, m in MOVEMENTS.items()
 }
+
+
+_MESH_FIT = (
+    "least-squares rigid rotation (Kabsch) of 33 rigid points of the 468-point face mesh "
+    "(forehead, nose bridge and tip, eye corners, cheekbones, temples; not the jaw, lips or "
+    "eyelids) from their median configuration over the first second, in subject axes "
+    "(x = the subject's left, y = up, z = forward; front view)"
+)
+_NO_MESH = (
+    " Landmarks saved without a face mesh are measured with the pose-landmark method "
+    "(with its own gain)."
+)
+_MESH_DEFINITIONS = {
+    "neck-rotation": (mesh_yaw_angle, f"Head yaw: {_MESH_FIT}; yaw is the turn of the "
+                      "head's forward axis in the horizontal plane. The trunk is assumed still; "
+                      "a turn of the shoulders (their width in the image) is flagged." + _NO_MESH),
+    "neck-lateral-flexion": (mesh_roll_angle, f"Head roll: {_MESH_FIT}; roll is the turn of "
+                             "the head's left-right axis about its forward axis (after undoing "
+                             "yaw and pitch), minus the tilt of the shoulder line (right->left "
+                             "shoulder) in the image." + _NO_MESH),
+}  # fmt: skip
+# Face-mesh methods: gain fitted on the training split only, checked on held-out
+# (figures in the comment of each entry; ``rom-measure validate`` re-checks them).
+MESH_CALIBRATION: dict[str, tuple[float, float]] = {
+    "neck-rotation": (1.0, 3.0),
+    "neck-lateral-flexion": (1.0, 3.0),
+}
+for _name, (_angle, _definition) in _MESH_DEFINITIONS.items():
+    _gain, _error = MESH_CALIBRATION[_name]
+    MOVEMENTS[_name] = replace(
+        MOVEMENTS[_name], angle=_angle, definition=_definition, face_mesh=True,
+        without_mesh=MOVEMENTS[_name], calibration_gain=_gain, method_error_deg=_error,
+    )  # fmt: skip
 
 
 def get_movement(name: str) -> Movement:
