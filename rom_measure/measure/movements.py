@@ -527,9 +527,9 @@ MOVEMENTS = {
 
 
 _MESH_FIT = (
-    "least-squares rigid rotation (Kabsch) of 33 rigid points of the 468-point face mesh "
-    "(forehead, nose bridge and tip, eye corners, cheekbones, temples; not the jaw, lips or "
-    "eyelids) from their median configuration over the first second, in subject axes "
+    "least-squares rigid rotation (Kabsch) of 15 rigid points of the 468-point face mesh "
+    "(forehead midline, nose bridge and tip, inner and outer eye corners; not the jaw, lips "
+    "or eyelids) from their median configuration over the first second, in subject axes "
     "(x = the subject's left, y = up, z = forward; front view)"
 )
 _NO_MESH = (
