@@ -174,6 +174,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         body_dir,
         cache_dir,
         cached_assets,
+        face_model_path,
         model_sha256,
         pose_model_path,
     )
@@ -181,6 +182,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.action == "fetch":
         model = pose_model_path(args.model)
         print(f"pose model: {model} (sha256 {model_sha256(model)})")
+        face = face_model_path()
+        print(f"face mesh model: {face} (sha256 {model_sha256(face)})")
         if args.body:
             print(f"body model: {body_dir()}")
         return 0
