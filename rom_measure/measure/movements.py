@@ -93,7 +93,13 @@ class Movement:
     without_mesh: Movement | None = None  # the pose-landmark method, for series without a mesh
 
     def angles(self, series: LandmarkSeries, side: str) -> np.ndarray:
-        """(T,) movement angle in degrees, NaN where it is undefined."""
+        """(T,) movement angle in degrees, NaN where it is undefined.
+
+        A face-mesh movement given a series without a mesh (e.g. the live preview) uses
+        its pose-landmark method.
+        """
+        if self.face_mesh and series.face is None and self.without_mesh is not None:
+            return self.without_mesh.angles(series, side)
         return self.angle(series, check_side(side))
 
 
@@ -301,7 +307,7 @@ def _mesh_rotations(series: LandmarkSeries) -> np.ndarray | None:
 def mesh_yaw_angle(series: LandmarkSeries, side: str) -> np.ndarray:
     """Neck rotation from the face mesh: yaw of the head's rigid points from the start.
 
-    Without a face mesh (e.g. landmark files saved before it), NaN.
+    Without a face mesh, NaN (:meth:`Movement.angles` then uses the pose landmarks).
     """
     from rom_measure.measure.facepose import axes_angles
 

@@ -60,6 +60,9 @@ def test_mesh_movements_fall_back_to_pose_landmarks_without_a_mesh() -> None:
     for name in ("neck-rotation", "neck-lateral-flexion"):
         series, _ = movement_clip(name, "left", 40.0, ideal_camera(name, "left"))
         with_mesh = analyze_landmarks(series, name, "left")
+        pose_only = get_movement(name).without_mesh.angles(series, "left")
+        np.testing.assert_array_equal(get_movement(name).angles(series.replace(face=None), "left"),
+                                      pose_only)  # fmt: skip
         without = analyze_landmarks(series.replace(face=None), name, "left")
         assert with_mesh.movement.face_mesh and not without.movement.face_mesh
         assert "no_face_mesh" in {f.code for f in without.quality.findings}
