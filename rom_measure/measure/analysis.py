@@ -118,6 +118,8 @@ def result_to_dict(result: Result) -> dict[str, Any]:
         "source": result.source,
         "model": result.series.meta.get("model"),
         "model_sha256": result.series.meta.get("model_sha256"),
+        **({"face_model_sha256": result.series.meta["face_model_sha256"]}
+           if m.face_mesh and "face_model_sha256" in result.series.meta else {}),
         "movement": m.name,
         "side": result.side,
         "definition": {

@@ -100,6 +100,7 @@ class FaceMesh:
             from rom_measure.media.assets import face_model_path
 
             model_path = face_model_path()
+        self.model_path = Path(model_path)
         self._interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]

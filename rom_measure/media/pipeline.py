@@ -54,7 +54,7 @@ def video_landmarks(
     (:mod:`rom_measure.media.facemesh`) runs on each frame's face crop too (neck
     movements; about 3 ms a frame) and fills ``series.face``.
     """
-    from rom_measure.media.assets import pose_model_path, sha256_of
+    from rom_measure.media.assets import model_sha256, pose_model_path, sha256_of
     from rom_measure.media.pose import MediaPipePose, PeopleCounter, estimate_landmarks
     from rom_measure.media.sources import VideoFileSource, prefetch, with_rgb
 
@@ -89,7 +89,9 @@ def video_landmarks(
         if counter is not None:
             counter.close()
     if face_track is not None:
-        series = series.replace(face=face_track.array())
+        meta = {**series.meta, "face_model": face_track.mesh.model_path.name,
+                "face_model_sha256": model_sha256(face_track.mesh.model_path)}  # fmt: skip
+        series = series.replace(face=face_track.array(), meta=meta)
     return _with_capture_times(series, Path(path))
 
 

@@ -75,3 +75,16 @@ def test_face_array_round_trips_through_the_landmark_file(tmp_path: Path) -> Non
     save_landmarks(series.replace(face=None), tmp_path / "without.npz")
     assert load_landmarks(tmp_path / "without.npz").face is None
     np.testing.assert_array_equal(again.take(np.array([0, 2])).face, face[[0, 2]])
+
+
+def test_neck_rotation_runs_the_face_mesh_through_the_pipeline(neck_clip: Path) -> None:
+    from rom_measure.media.assets import FACE_MEMBER, POSE_WHEEL
+    from rom_measure.media.pipeline import analyze_video
+
+    result = analyze_video(neck_clip, "neck-rotation", "left")
+    face = result.series.face
+    assert face is not None and face.shape == (result.series.frames, FACE_POINTS, 3)
+    assert np.isfinite(face[:, :, 0]).all(axis=1).mean() > 0.9
+    assert result.movement.face_mesh
+    assert result.to_dict()["face_model_sha256"] == POSE_WHEEL.members[FACE_MEMBER]
+    assert "no_face_mesh" not in {f.code for f in result.quality.findings}
