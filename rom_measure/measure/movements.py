@@ -532,10 +532,11 @@ CALIBRATION: dict[str, tuple[float, float]] = {
     # split (other bodies and cameras, as many clips), |error| median / 90th pct / max,
     # and verdict-ok results more than 5 deg off (docs/accuracy.md, "Neck on the face
     # mesh"):
-    # neck-rotation: mesh with this gain 2.6 / 4.3 / 5.2 deg, 1 ok > 5 (-5.2); the
-    # pose-landmark method with its gain 2.8 / 9.0 / 12.1, 5 ok > 5. Without a gain the
-    # mesh's held-out median is lower (1.4) but its tail longer (5.9 / 7.1, 3 ok > 5): it
-    # reads 60 deg turns ~3 deg low and 35 deg turns right, which one gain cannot fix.
+    # neck-rotation: mesh with this gain 2.6 / 4.3 / 5.2 deg, 1 ok > 5 (-5.2, older-male
+    # on portrait-dim, 60 deg); the pose-landmark method with its gain 2.8 / 9.0 / 12.1,
+    # 5 ok > 5. Without a gain the mesh's held-out median is lower (1.4) but its tail
+    # longer (5.9 / 7.1, 3 ok > 5): it reads 60 deg turns ~3 deg low and 35 deg turns
+    # right, which one gain cannot fix.
     "neck-rotation": (1.035, 1.8),
     # neck-lateral-flexion: mesh with this gain 0.7 / 2.5 / 4.3 deg, 0 ok > 5 (ok max
     # 2.7); the pose-landmark method with its gain 3.1 / 5.9 / 7.8, 3 ok > 5.
