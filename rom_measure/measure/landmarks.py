@@ -124,7 +124,7 @@ class LandmarkSeries:
         return self.image[..., :2] * np.array([width, height], dtype=np.float64)
 
     def take(self, frames: np.ndarray) -> LandmarkSeries:
-        """The series restricted to some frames (a boolean mask or indices)."""
+        """The series restricted to some frames (a boolean mask, indices or a slice)."""
         arrays = ("time_s", "image", "visibility", "presence", "world", "people")
         changes = {name: getattr(self, name)[frames] for name in arrays}
         return self.replace(**changes, face=None if self.face is None else self.face[frames])
