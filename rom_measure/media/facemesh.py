@@ -67,8 +67,8 @@ def face_crop(face_px: np.ndarray) -> Crop | None:
 
     The face's "up" is the mouth->eye direction combined with the eye line (either
     alone fails: the eye line vanishes in profile, the mouth->eye line under pitch).
-    The side is 1.5x the larger of the landmarks' extent and twice the eye-mouth
-    distance (a face is about twice as tall as its eye-to-mouth span).
+    The side is 1.5x the larger of the landmarks' extent (in image axes) and twice the
+    eye-mouth distance (a face is about twice as tall as its eye-to-mouth span).
     """
     if not np.isfinite(face_px).all():
         return None

@@ -88,3 +88,25 @@ def test_neck_rotation_runs_the_face_mesh_through_the_pipeline(neck_clip: Path) 
     assert result.movement.face_mesh
     assert result.to_dict()["face_model_sha256"] == POSE_WHEEL.members[FACE_MEMBER]
     assert "no_face_mesh" not in {f.code for f in result.quality.findings}
+
+
+@pytest.mark.parametrize("roll_deg", [-35.0, 0.0, 20.0])
+def test_crop_turns_with_the_face_and_maps_back(roll_deg: float) -> None:
+    """A face rolled in the image gives a crop turned as much, centred on the face."""
+    upright = np.array([[0, 10], [-12, -5], [-20, -5], [-28, -5], [12, -5], [20, -5], [28, -5],
+                        [-45, 0], [45, 0], [-15, 35], [15, 35]], dtype=float)  # fmt: skip
+    upright[:, 0] *= -1  # the subject's left eye (index 2) at image right
+    a = np.radians(roll_deg)
+    turn = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    face = upright @ turn.T + [300.0, 200.0]
+    crop = face_crop(face)
+    assert crop is not None
+    assert np.degrees(crop.angle) == pytest.approx(roll_deg, abs=1e-9)
+    extent = (face.max(axis=0) - face.min(axis=0)).max()  # in image axes (as measured)
+    assert crop.side == pytest.approx(1.5 * max(extent, 2 * 40.0))  # eye-mouth span 40
+    assert np.all(np.abs((face - crop.centre) @ turn) < crop.side / 2)  # the face is inside
+    centre = crop.to_image(np.array([[96.0, 96.0, 0.0]]))[0, :2]
+    np.testing.assert_allclose(centre, crop.centre, atol=1e-9)
+    corner = crop.to_image(np.array([[192.0, 96.0, 10.0]]))[0]  # right edge, mid height
+    np.testing.assert_allclose(corner[:2], crop.centre + crop.side / 2 * turn[:, 0], atol=1e-9)
+    assert corner[2] == pytest.approx(10.0 * crop.side / 192)
