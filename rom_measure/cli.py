@@ -43,7 +43,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         )
     else:
         movement, side = get_movement(args.movement), check_side(args.side)
-        series = landmarks_for(args.video, args.landmarks, args.model)
+        series = landmarks_for(args.video, args.landmarks, args.model,
+                               face_mesh=movement.face_mesh)  # fmt: skip
         result, paths = analyze_landmarks(series, movement, side, settings), {}
     if args.json:  # the saved results.json when there is one (it lists the run's files)
         saved = paths.get("results") if paths else None
@@ -198,6 +199,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         body_dir,
         cache_dir,
         cached_assets,
+        face_model_path,
         model_sha256,
         pose_model_path,
     )
@@ -205,6 +207,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.action == "fetch":
         model = pose_model_path(args.model)
         print(f"pose model: {model} (sha256 {model_sha256(model)})")
+        face = face_model_path()
+        print(f"face mesh model: {face} (sha256 {model_sha256(face)})")
         if args.body:
             print(f"body model: {body_dir()}")
         return 0

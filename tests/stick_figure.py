@@ -132,15 +132,43 @@ class Camera:
         return np.stack([rel @ right, -(rel @ up), rel @ forward], axis=-1)
 
 
+_HEAD_MARKS = list(HEAD_TEMPLATE_MM)
+# 468 face-mesh points on the front of the head, fixed to it (body frame at neutral).
+FACE_CLOUD = HEAD_CENTRE + np.random.default_rng(7).uniform(-1, 1, (468, 3)) * [0.07, 0.1, 0.02] \
+    + [0.0, 0.0, 0.09]  # fmt: skip
+
+
+def face_mesh_of(pose: np.ndarray, camera: Camera) -> np.ndarray:
+    """(468, 3) face mesh in image pixels (z scaled like x) for a posed body.
+
+    The head's rigid motion from neutral (fitted to the 11 face landmarks) moves the
+    face cloud, which the camera projects; z is the depth from the cloud's mean, in
+    pixels at that depth (as MediaPipe's face mesh gives it).
+    """
+    neutral = neutral_body()[_HEAD_MARKS]
+    moved = pose[_HEAD_MARKS]
+    a, b = neutral - neutral.mean(axis=0), moved - moved.mean(axis=0)
+    u, _, vt = np.linalg.svd(b.T @ a)
+    r = u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt
+    cloud = (FACE_CLOUD - neutral.mean(axis=0)) @ r.T + moved.mean(axis=0)
+    projected = camera.project(cloud)
+    depth = projected[:, 2] + camera.distance_m
+    pixels = projected[:, :2] * [WIDTH, HEIGHT]
+    z = (depth - depth.mean()) * camera.focal_px / depth.mean()
+    return np.column_stack([pixels, z])
+
+
 def series_of(poses: list[np.ndarray], camera: Camera, fps: float = 30.0) -> LandmarkSeries:
-    """Pack posed bodies (one per frame) into a landmark series."""
+    """Pack posed bodies (one per frame) into a landmark series (with the face mesh)."""
     frames = len(poses)
     image = np.stack([camera.project(p) for p in poses]).astype(np.float32)
+    face = np.stack([face_mesh_of(p, camera) for p in poses]).astype(np.float32)
     world = np.stack([camera.world(p) for p in poses]).astype(np.float32)
     ones = np.ones((frames, LANDMARK_COUNT), dtype=np.float32)
     return LandmarkSeries(
         time_s=np.arange(frames) / fps, image=image, visibility=ones, presence=ones.copy(),
         world=world, people=np.ones(frames, dtype=np.int16), image_size=(WIDTH, HEIGHT),
+        face=face,
     )  # fmt: skip
 
 
@@ -163,6 +191,8 @@ def ideal_camera(movement: str, side: str, off_plane_deg: float = 0.0) -> Camera
     from rom_measure import get_movement
 
     m = get_movement(movement)
+    if m.view == "front" and m.region == "neck":  # framed on head and shoulders, as instructed
+        return Camera(yaw_deg=off_plane_deg, target=HEAD_CENTRE.copy())
     if m.view == "front":
         return Camera(yaw_deg=off_plane_deg)
     base = 90.0 if side == "left" else -90.0

@@ -118,6 +118,8 @@ def result_to_dict(result: Result) -> dict[str, Any]:
         "source": result.source,
         "model": result.series.meta.get("model"),
         "model_sha256": result.series.meta.get("model_sha256"),
+        **({"face_model_sha256": result.series.meta["face_model_sha256"]}
+           if m.face_mesh and "face_model_sha256" in result.series.meta else {}),
         "movement": m.name,
         "side": result.side,
         "definition": {
@@ -199,6 +201,10 @@ def analyze_landmarks(
     side = check_side(side)
     steps: list[signal.ProcessingStep] = []
     findings: list[Finding] = []
+    if move.face_mesh and series.face is None and move.without_mesh is not None:
+        move = move.without_mesh
+        findings.append(Finding("no_face_mesh", "info", "the landmarks have no face mesh: "
+                                "measured with the pose-landmark method"))  # fmt: skip
     status = np.full(series.frames, "ok", dtype=object)
     status[~series.detected] = "not_detected"
 

@@ -9,6 +9,9 @@ Arrays (T frames, K = 33 BlazePose landmarks):
 - ``visibility`` (T, K) float32 and ``presence`` (T, K) float32, in [0, 1].
 - ``world`` (T, K, 3) float32: metric landmarks (m), origin between the hips.
 - ``people`` (T,) int16: how many people the model found in the frame.
+- ``face`` (T, 468, 3) float32 or None: the face mesh of the subject (neck movements
+  only), x, y in image pixels, z relative depth scaled like x (larger = farther from
+  the camera); NaN where the mesh was not found or not trusted.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import numpy as np
 
 from rom_measure.errors import InputError
 
-__all__ = ["FORMAT_VERSION", "LANDMARK_COUNT", "Landmark", "LandmarkSeries"]
+__all__ = ["FACE_POINT_COUNT", "FORMAT_VERSION", "LANDMARK_COUNT", "Landmark", "LandmarkSeries"]
 
 LANDMARK_COUNT = 33
+FACE_POINT_COUNT = 468
 FORMAT_VERSION = 1
 
 
@@ -91,6 +95,7 @@ class LandmarkSeries:
     people: np.ndarray
     image_size: tuple[int, int]  # (width, height) in pixels, after rotation
     meta: dict[str, Any] = field(default_factory=dict)
+    face: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         problems = _shape_problems(self)
@@ -118,6 +123,12 @@ class LandmarkSeries:
         width, height = self.image_size
         return self.image[..., :2] * np.array([width, height], dtype=np.float64)
 
+    def take(self, frames: np.ndarray) -> LandmarkSeries:
+        """The series restricted to some frames (a boolean mask, indices or a slice)."""
+        arrays = ("time_s", "image", "visibility", "presence", "world", "people")
+        changes = {name: getattr(self, name)[frames] for name in arrays}
+        return self.replace(**changes, face=None if self.face is None else self.face[frames])
+
     def replace(self, **changes: Any) -> LandmarkSeries:
         """A copy with some fields replaced (validated again)."""
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -140,6 +151,8 @@ def _shape_problems(series: LandmarkSeries) -> list[str]:
         for name, shape in expected.items()
         if getattr(series, name).shape != shape
     ]
+    if series.face is not None and series.face.shape != (t, FACE_POINT_COUNT, 3):
+        problems.append(f"face has shape {series.face.shape}, expected {(t, FACE_POINT_COUNT, 3)}")
     if t > 1 and not np.all(np.diff(series.time_s) > 0):
         problems.append("time_s is not strictly increasing")
     if len(series.image_size) != 2 or min(series.image_size) <= 0:

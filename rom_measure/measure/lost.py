@@ -343,6 +343,10 @@ def merge_second_opinion(
         merged = getattr(series, name).copy()
         merged[use] = getattr(second, name)[nearest[use]]
         arrays[name] = merged
+    if series.face is not None:  # the second opinion's mesh, or none for the replaced frames
+        face = series.face.copy()
+        face[use] = np.nan if second.face is None else second.face[nearest[use]]
+        arrays["face"] = face
     meta = {**series.meta, "second_opinion": {"model": second.meta.get("model"),
                                               "frames": int(use.sum())}}  # fmt: skip
     return series.replace(**arrays, meta=meta), int(use.sum())

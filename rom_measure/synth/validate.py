@@ -271,6 +271,7 @@ def suite(
 def analyze_case(case: ValidationCase):  # -> rom_measure.measure.analysis.Result
     """Render (or reuse) one case's clip and measure it; the pose model runs once a clip."""
     from rom_measure.measure.analysis import analyze_landmarks
+    from rom_measure.measure.movements import get_movement
     from rom_measure.media.assets import pose_model_path
     from rom_measure.media.landmark_file import load_landmarks, save_landmarks
     from rom_measure.media.pipeline import video_landmarks
@@ -279,8 +280,13 @@ def analyze_case(case: ValidationCase):  # -> rom_measure.measure.analysis.Resul
     video, _ = cached_clip(case.spec())
     saved = video.with_suffix(".landmarks.npz")
     series = load_landmarks(saved) if saved.is_file() else None
-    if series is None or series.meta.get("model") != pose_model_path().name:
-        series = video_landmarks(video)
+    mesh = get_movement(case.movement).face_mesh
+    if (
+        series is None
+        or series.meta.get("model") != pose_model_path().name
+        or (mesh and series.face is None)
+    ):
+        series = video_landmarks(video, face_mesh=mesh)
         save_landmarks(series, saved)
     return analyze_landmarks(series, case.movement, case.side)
 

@@ -197,7 +197,8 @@ def analyze_to_folder(
         in_pass = annotate and video is not None and landmarks is None
         writer = AnnotatedVideoWriter(target, Path(video), move.name, side) if in_pass else None
         try:
-            series = landmarks_for(video, landmarks, model, _tee(on_frame, writer))
+            series = landmarks_for(video, landmarks, model, _tee(on_frame, writer),
+                                   face_mesh=move.face_mesh)  # fmt: skip
             result = analyze_landmarks(series, move, side, settings)
             if video is not None and landmarks is None:
                 result = with_second_opinion(result, video, model, settings)

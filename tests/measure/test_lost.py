@@ -216,9 +216,7 @@ def test_a_sound_second_opinion_restores_the_lost_peaks() -> None:
     inside = np.zeros(clean.frames, dtype=bool)
     for a, b in windows:
         inside |= (clean.time_s >= a) & (clean.time_s <= b)
-    second = clean.replace(**{k: getattr(clean, k)[inside] for k in
-                              ("time_s", "image", "visibility", "presence", "world", "people")},
-                           meta={"model": "test model"})  # fmt: skip
+    second = clean.take(inside).replace(meta={"model": "test model"})
     merged, replaced = lost.merge_second_opinion(first.series, second, first.frame_status)
     assert replaced == frames.size
     again = analyze_landmarks(merged, "hip-flexion", "left", EXACT)

@@ -159,3 +159,17 @@ def test_model_digest_is_recorded_in_landmarks_and_results(
     assert again.meta["model_sha256"] == sha256_of(pose_model)
     result = analyze_landmarks(again, "hip-flexion", "left").to_dict()
     assert (result["model"], result["model_sha256"]) == (pose_model.name, sha256_of(pose_model))
+
+
+def test_corrupted_face_model_is_fetched_again(
+    tmp_path: Path, pose_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rom_measure.media.assets import FACE_MEMBER, face_model_path
+
+    cache = _cache_copy(pose_model, tmp_path)
+    monkeypatch.setenv("ROM_MEASURE_CACHE", str(cache))
+    face = face_model_path()
+    assert face.parent.parent == cache
+    assert sha256_of(face) == POSE_WHEEL.members[FACE_MEMBER]
+    _zero_100_bytes(face, face.stat().st_size // 2)
+    assert sha256_of(face_model_path()) == POSE_WHEEL.members[FACE_MEMBER]

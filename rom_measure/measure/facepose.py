@@ -1,0 +1,112 @@
+"""Head orientation from the 468-point face mesh: a rigid fit against the still start.
+
+Each frame's rigid points (forehead midline, nose bridge and tip, eye corners; not the
+jaw, lips or eyelids, which move on their own) are fitted to their start-of-clip
+configuration by the least-squares rotation (Kabsch, about their centroids; the face's
+distance, a uniform scale, does not change it). The rotation is expressed in subject
+axes: x = subject's left, y = up, z = forward, assuming a front (or back) view at the
+start. From the rotated axes: yaw = turn of the forward axis toward the left, in the
+horizontal plane; pitch = its tilt upward; roll = turn of the left-right axis about the
+forward axis after undoing yaw and pitch, left side up positive. The mesh is taken as a
+weak-perspective (orthographic) view: at 4 m a head turned 70 deg reads ~1 deg high.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "RIGID_POINTS",
+    "axes_angles",
+    "best_fit_rotation_3d",
+    "head_rotations",
+    "rotation",
+    "to_subject_axes",
+]
+
+# MediaPipe canonical face mesh indices: the forehead and glabella midline (10, 151, 9,
+# 8), the nose bridge and tip (168, 6, 197, 195, 5, 4, 1) and the inner and outer eye
+# corners (33, 133, 263, 362). Chosen on the training split of the rendered validation
+# clips over a larger set that adds the cheekbones, temples and face outline at eye
+# level (those are poorly placed on the far side of a turned face): training residual
+# after the fitted gain, median/max, 1.2/1.7 deg against 2.1/2.4 (rotation), 1.0/1.8
+# against 0.8/1.3 (lateral flexion).
+RIGID_POINTS = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 33, 133, 263, 362)
+_MIN_POINTS = 12
+_START_S = 1.0
+
+
+def rotation(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    """Rotation in subject axes (x left, y up, z forward): roll, then pitch, then yaw.
+
+    Yaw turns forward toward the left (about y), pitch tilts forward upward (about -x),
+    roll turns the left axis upward (about z, counter-clockwise seen from the front).
+    """
+    y, p, r = np.radians([yaw_deg, pitch_deg, roll_deg])
+    yaw = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    pitch = np.array([[1, 0, 0], [0, np.cos(p), np.sin(p)], [0, -np.sin(p), np.cos(p)]])
+    roll = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    return yaw @ pitch @ roll
+
+
+def best_fit_rotation_3d(reference: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(3, 3) proper rotation R minimising |R (reference - c) s - (points - c')| (Kabsch).
+
+    Rows with a NaN are left out; fewer than three usable rows give NaN.
+    """
+    usable = np.isfinite(reference).all(axis=1) & np.isfinite(points).all(axis=1)
+    if usable.sum() < 3:
+        return np.full((3, 3), np.nan)
+    a = reference[usable] - reference[usable].mean(axis=0)
+    b = points[usable] - points[usable].mean(axis=0)
+    u, _, vt = np.linalg.svd(b.T @ a)
+    sign = np.sign(np.linalg.det(u @ vt)) or 1.0
+    return u @ np.diag([1.0, 1.0, sign]) @ vt
+
+
+def axes_angles(rot: np.ndarray) -> tuple[float, float, float]:
+    """(yaw, pitch, roll) in degrees of a rotation in subject axes (inverse of :func:`rotation`).
+
+    Yaw and pitch come from the rotated forward axis; roll from the rotated left axis
+    after undoing yaw and pitch.
+    """
+    if not np.isfinite(rot).all():
+        return (float("nan"),) * 3
+    forward = rot[:, 2]
+    yaw = np.degrees(np.arctan2(forward[0], forward[2]))
+    pitch = np.degrees(np.arcsin(np.clip(forward[1], -1.0, 1.0)))
+    rest = rotation(yaw, pitch, 0.0).T @ rot
+    roll = np.degrees(np.arctan2(rest[1, 0], rest[0, 0]))
+    return float(yaw), float(pitch), float(roll)
+
+
+def to_subject_axes(face: np.ndarray, left_at_plus_x: float) -> np.ndarray:
+    """Image-pixel mesh (x right, y down, z away) -> subject axes for a front/back view.
+
+    ``left_at_plus_x`` is +1 for a front view (the subject's left at image right), -1
+    for a back view; the map keeps the axes right-handed.
+    """
+    return face * np.array([left_at_plus_x, -1.0, -left_at_plus_x])
+
+
+def head_rotations(
+    face: np.ndarray,
+    time_s: np.ndarray,
+    left_at_plus_x: float = 1.0,
+) -> np.ndarray:
+    """(T, 3, 3) head rotation of each frame from the still start, in subject axes.
+
+    The reference is the per-point median of the rigid points over the first second
+    (or the whole clip when the face is not found there); NaN where the face is not
+    found or has fewer than 12 usable rigid points.
+    """
+    points = to_subject_axes(face[:, list(RIGID_POINTS)].astype(np.float64), left_at_plus_x)
+    found = np.isfinite(points).all(axis=2).sum(axis=1) >= _MIN_POINTS
+    out = np.full((face.shape[0], 3, 3), np.nan)
+    if not found.any():
+        return out
+    start = found & (time_s <= time_s[0] + _START_S)
+    reference = np.median(points[start if start.any() else found], axis=0)
+    for index in np.flatnonzero(found):
+        out[index] = best_fit_rotation_3d(reference, points[index])
+    return out
