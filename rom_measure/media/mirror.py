@@ -68,10 +68,11 @@ def mirrored_landmarks(
     share of the clip. Frames outside the windows are not in the series.
     """
     from rom_measure.media.assets import pose_model_path
+    from rom_measure.media.pipeline import MIRROR_POSES
     from rom_measure.media.pose import MediaPipePose, estimate_landmarks
     from rom_measure.media.sources import VideoFileSource, with_rgb
 
     source = VideoFileSource(path)
-    with MediaPipePose(pose_model_path(model)) as backend:
+    with MediaPipePose(pose_model_path(model), max_people=MIRROR_POSES) as backend:
         return estimate_landmarks(map(with_rgb, _within(source, windows)), MirroredPose(backend),
                                   source.size)  # fmt: skip

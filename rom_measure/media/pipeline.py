@@ -18,7 +18,14 @@ from rom_measure.media.sources import read_timestamps, timestamps_path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["analyze_video", "landmarks_for", "video_landmarks", "with_second_opinion"]
+__all__ = [
+    "analyze_video",
+    "landmarks_for",
+    "measure_series",
+    "pipeline_signature",
+    "video_landmarks",
+    "with_second_opinion",
+]
 
 # Poses the measuring landmarker is asked for. One pose (with the sparse people count)
 # is about 1.5x faster, but its landmarks differ: on the demo renders it read neck
@@ -26,6 +33,28 @@ __all__ = ["analyze_video", "landmarks_for", "video_landmarks", "with_second_opi
 # calibration gains and the validation figures were measured with. Accuracy comes
 # first: two poses until the gains are refitted and validated for one.
 TRACKED_POSES = 2
+#: Poses the mirrored second opinion (media/mirror.py) asks for.
+MIRROR_POSES = 1
+
+
+def pipeline_signature(model: str | Path | None = None) -> dict[str, Any]:
+    """What decides the landmarks :func:`video_landmarks` gives for a clip.
+
+    Saved in the series' ``meta["pipeline"]``; a landmark cache keyed by it (e.g.
+    the validation's) never reuses landmarks made by another tracker set-up.
+    """
+    from rom_measure.media.assets import pose_model_path
+    from rom_measure.media.pose import COUNT_EVERY_S, MediaPipePose
+
+    fields = MediaPipePose.__dataclass_fields__
+    return {
+        "model": Path(pose_model_path(model)).name,
+        "tracked_poses": TRACKED_POSES,
+        "people_count_every_s": COUNT_EVERY_S if TRACKED_POSES < 2 else None,
+        "min_detection_confidence": fields["min_detection_confidence"].default,
+        "min_tracking_confidence": fields["min_tracking_confidence"].default,
+        "mirror_poses": MIRROR_POSES,
+    }
 
 
 def _warm_imports() -> None:
@@ -59,7 +88,9 @@ def video_landmarks(
     _warm_imports()
     own_backend = backend is None
     counter = None
+    meta: dict[str, Any] = {}
     if own_backend:
+        meta["pipeline"] = pipeline_signature(model)
         model_path = pose_model_path(model)
         backend = MediaPipePose(model_path, max_people=TRACKED_POSES)
         if count_people and TRACKED_POSES < 2:
@@ -72,7 +103,7 @@ def video_landmarks(
             "image_size": list(source.size),
         }
         series = estimate_landmarks(prefetch(map(with_rgb, source)), backend, source.size,
-                                    on_frame, meta={"source": info}, counter=counter)  # fmt: skip
+                                    on_frame, meta={**meta, "source": info}, counter=counter)  # fmt: skip
     finally:
         source.close()
         if own_backend:
@@ -117,11 +148,22 @@ def analyze_video(
     settings: AnalysisSettings | None = None,
 ) -> Result:
     """Detect landmarks in a video and measure ``movement`` on ``side``."""
-    move = get_movement(movement)
+    get_movement(movement)
     check_side(side)
-    series = video_landmarks(path, model)
-    result = analyze_landmarks(series, move, side, settings)
-    return with_second_opinion(result, path, model, settings)
+    return measure_series(video_landmarks(path, model), path, movement, side, model, settings)
+
+
+def measure_series(
+    series: LandmarkSeries,
+    video: str | Path,
+    movement: str,
+    side: str,
+    model: str | Path | None = None,
+    settings: AnalysisSettings | None = None,
+) -> Result:
+    """The measurement ``analyze`` makes from ``video``'s landmarks (second opinion included)."""
+    result = analyze_landmarks(series, get_movement(movement), side, settings)
+    return with_second_opinion(result, video, model, settings)
 
 
 def with_second_opinion(

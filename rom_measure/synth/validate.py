@@ -28,8 +28,10 @@ __all__ = [
     "SPLITS",
     "CameraSetup",
     "ValidationCase",
+    "cached_landmarks",
     "check_gains",
     "fit_calibration",
+    "landmark_cache_path",
     "read_cases",
     "report",
     "run_validation",
@@ -225,21 +227,46 @@ def suite(
     return [c for s in splits for c in _split_cases(s, MOVEMENTS, per_movement)]
 
 
-def run_case(case: ValidationCase) -> dict[str, Any]:
-    """Render (or reuse) and analyse one case; never raises for a bad measurement."""
-    from rom_measure.measure.analysis import analyze_landmarks
-    from rom_measure.media.assets import pose_model_path
+def landmark_cache_path(video: Path, signature: dict[str, Any]) -> Path:
+    """Where the landmarks of ``video`` made by the pipeline ``signature`` are cached."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps(signature, sort_keys=True).encode()).hexdigest()[:12]
+    return video.with_suffix(f".landmarks-{digest}.npz")
+
+
+def cached_landmarks(video: Path):  # -> LandmarkSeries
+    """``video``'s landmarks from the current pipeline, run once per clip and signature."""
+    from rom_measure.errors import InputError
     from rom_measure.media.landmark_file import load_landmarks, save_landmarks
-    from rom_measure.media.pipeline import video_landmarks
+    from rom_measure.media.pipeline import pipeline_signature, video_landmarks
+
+    signature = pipeline_signature()
+    saved = landmark_cache_path(video, signature)
+    if saved.is_file():
+        try:
+            series = load_landmarks(saved)
+        except InputError:
+            series = None
+        if series is not None and series.meta.get("pipeline") == signature:
+            return series
+    series = video_landmarks(video)
+    save_landmarks(series, saved)
+    return series
+
+
+def run_case(case: ValidationCase) -> dict[str, Any]:
+    """Render (or reuse) and measure one case as ``analyze`` does; never raises for a bad one.
+
+    The landmarks are cached beside the clip keyed by the pipeline signature; the
+    measurement (checks, mirrored second opinion) runs each time.
+    """
+    from rom_measure.media.pipeline import measure_series
     from rom_measure.synth.cache import cached_clip
 
     video, truth = cached_clip(case.spec())
-    saved = video.with_suffix(".landmarks.npz")  # the pose model runs once per clip
-    series = load_landmarks(saved) if saved.is_file() else None
-    if series is None or series.meta.get("model") != pose_model_path().name:
-        series = video_landmarks(video)
-        save_landmarks(series, saved)
-    result = analyze_landmarks(series, case.movement, case.side)
+    result = measure_series(cached_landmarks(video), video, case.movement, case.side)
     measured = result.rom_deg
     codes = [f.code for f in result.quality.findings if f.severity != "info"]
     return {
