@@ -102,8 +102,9 @@ def video_landmarks(
             "declared_fps": round(source.fps_hint, 3),
             "image_size": list(source.size),
         }
+        meta["source"] = info
         series = estimate_landmarks(prefetch(map(with_rgb, source)), backend, source.size,
-                                    on_frame, meta={**meta, "source": info}, counter=counter)  # fmt: skip
+                                    on_frame, meta=meta, counter=counter)  # fmt: skip
     finally:
         source.close()
         if own_backend:

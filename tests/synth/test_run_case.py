@@ -21,7 +21,8 @@ def test_pipeline_signature_names_the_tracker_and_keys_the_cache(monkeypatch) ->
     assert two["model"] == one["model"] and two["model"].endswith(".task")
     paths = {validate.landmark_cache_path(video, s) for s in (one, two)}
     assert len(paths) == 2 and all(p.parent == video.parent for p in paths)
-    assert validate.landmark_cache_path(video, dict(one)) == validate.landmark_cache_path(video, one)
+    same = validate.landmark_cache_path(video, dict(one))
+    assert same == validate.landmark_cache_path(video, one)
 
 
 @pytest.mark.slow
