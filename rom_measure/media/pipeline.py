@@ -175,8 +175,10 @@ def with_second_opinion(
 ) -> Result:
     """Re-measure a side-view clip whose model lost the limb, with the mirrored frames.
 
-    Only when the lost-limb check fired: the pose model runs again on the mirrored
-    frames around the lost runs (:mod:`rom_measure.media.mirror`), those landmarks
+    Only when the lost-limb check dropped repetitions: the pose model runs again on
+    the mirrored frames around the lost runs next to their peaks
+    (:mod:`rom_measure.media.mirror`; lost frames away from every peak only warn and
+    are not re-run), those landmarks
     replace the frames taken out, and the merged series goes through every check
     again (a second opinion that is no better is taken out the same way).
     """
@@ -184,9 +186,9 @@ def with_second_opinion(
     from rom_measure.media.mirror import mirrored_landmarks
 
     lost_limb = any(f.code == "lost_limb" for f in result.quality.findings)
-    if not lost_limb or result.movement.view != "side":
+    if not lost_limb or not result.lost_peaks_s or result.movement.view != "side":
         return result
-    windows = lost.recheck_windows(result.time_s, result.frame_status)
+    windows = lost.recheck_windows(result.time_s, result.frame_status, result.lost_peaks_s)
     if not windows:
         return result
     second = mirrored_landmarks(video, windows, model)
