@@ -27,12 +27,15 @@ __all__ = [
     "with_second_opinion",
 ]
 
-# Poses the measuring landmarker is asked for. One pose (with the sparse people count)
-# is about 1.5x faster, but its landmarks differ: on the demo renders it read neck
-# rotation 4-6 deg and hip flexion 2-4 deg lower than two poses, the configuration the
-# calibration gains and the validation figures were measured with. Accuracy comes
-# first: two poses until the gains are refitted and validated for one.
-TRACKED_POSES = 2
+# Poses the measuring landmarker is asked for. With two poses and one person in view
+# MediaPipe runs its person detector on every frame (slow); with one it tracks, and a
+# sparse PeopleCounter (media/pose.py) counts the people. The one-pose landmarks read
+# some angles lower than two poses, so the gains (measure/movements.py CALIBRATION) were
+# refitted for one pose on the training split; on the held-out split one pose with its
+# gains was as accurate or more than two poses with theirs (bench/tracked_poses.py:
+# held-out p90 |error| at most 7.3 deg against 13.7, no verdict-ok case off by more
+# than 5 deg against two).
+TRACKED_POSES = 1
 #: Poses the mirrored second opinion (media/mirror.py) asks for.
 MIRROR_POSES = 1
 
