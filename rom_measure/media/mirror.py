@@ -103,9 +103,10 @@ def mirrored_landmarks(
 
     A fresh landmarker runs in VIDEO mode over the frames in the windows only (its
     tracking then starts at each window's first frame), so the cost is the windows'
-    share of the clip: the frames outside them are skipped without colour conversion,
-    decoding stops after the last window, and decoding and flipping run in a thread
-    ahead of the model. Frames outside the windows are not in the series.
+    share of the clip: decoding starts at the first window (a seek), frames between
+    windows are skipped without colour conversion, decoding stops after the last
+    window, and decoding and flipping run in a thread ahead of the model. Frames
+    outside the windows are not in the series.
     """
     from rom_measure.media.assets import pose_model_path
     from rom_measure.media.pipeline import MIRROR_POSES
@@ -114,6 +115,8 @@ def mirrored_landmarks(
 
     source = VideoFileSource(path)
     inside = _Within(windows)
+    if inside.windows:  # the frames before the first window are not needed
+        source.seek(inside.windows[0][0])
     try:
         with MediaPipePose(pose_model_path(model), max_people=MIRROR_POSES) as backend:
             frames = _until(source.frames(inside), inside.end_s)

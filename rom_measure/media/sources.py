@@ -121,6 +121,16 @@ class VideoFileSource:
     def __iter__(self) -> Iterator[Frame]:
         return self.frames()
 
+    def seek(self, time_s: float) -> None:
+        """Go on from the first frame at or after ``time_s`` (FFmpeg seeks frame-exactly,
+        with the container's times). The truncation check is then left out."""
+        import cv2
+
+        if time_s > 0:
+            self._cap.set(cv2.CAP_PROP_POS_MSEC, time_s * 1000.0)
+            self._first = None
+            self._seeked = True
+
     def frames(self, keep: Callable[[float], bool] | None = None) -> Iterator[Frame]:
         """The frames in order; with ``keep``, only those whose time it accepts (the
         others are skipped without colour conversion; indices count every frame)."""
@@ -141,6 +151,8 @@ class VideoFileSource:
         self._check_complete()
 
     def _check_complete(self) -> None:
+        if getattr(self, "_seeked", False):
+            return
         if self.decoded_frames == 0:
             raise InputError(f"{self.path} has no decodable video frames")
         if self.declared_frames > 0 and (

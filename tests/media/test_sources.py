@@ -89,3 +89,14 @@ def test_frames_within_a_window_match_the_full_decode(test_videos: dict[str, Pat
     for a, b in zip(some, wanted, strict=True):
         assert a.time_s == pytest.approx(b.time_s)
         np.testing.assert_array_equal(a.bgr, b.bgr)
+
+
+def test_seek_goes_on_from_the_same_frames_as_a_full_decode(test_videos: dict[str, Path]) -> None:
+    full = list(VideoFileSource(test_videos["plain"]))
+    source = VideoFileSource(test_videos["plain"])
+    source.seek(full[20].time_s)
+    after = list(source)  # to the end: no truncation error after a seek
+    assert len(after) == len(full) - 20
+    for a, b in zip(after, full[20:], strict=True):
+        assert a.time_s == pytest.approx(b.time_s)
+        np.testing.assert_array_equal(a.bgr, b.bgr)
