@@ -9,7 +9,8 @@ Rows (frames/s and share of the bare ``num_poses=1`` loop):
   (every output file closed), with and without ``--no-annotate``, with the process
   start-up (interpreter + the imports the bare loop makes before its clock) stated
   separately and taken off. Then per-stage times of ``analyze_to_folder`` (decode,
-  pose, analysis, outputs, annotation tail after the pose loop), the peak RSS of the
+  pose, analysis, the mirrored re-run, outputs, annotation tail after the pose loop; the
+  annotated video is drawn and encoded during the pose loop), the peak RSS of the
   CLI for the clip and for it looped ``--loops`` times, and the machine's load.
 The last line is the ratio the target names: CLI at its defaults / bare num_poses=1 loop.
 Figures are best of ``--repeat`` runs, the rows interleaved so that load hits them alike.
@@ -102,8 +103,9 @@ def stages(clip: str, movement: str, side: str, out: str) -> dict[str, float]:
 
         setattr(owner, name, wrapper)
 
-    timed(outputs, "landmarks_for", "pose (decode overlapped)")
+    timed(outputs, "landmarks_for", "pose (decode, annotation drawing overlapped)")
     timed(outputs, "analyze_landmarks", "analysis")
+    timed(outputs, "with_second_opinion", "lost-limb checks + mirrored re-run")
     timed(outputs, "_write_files", "outputs")
     timed(outputs, "_commit", "outputs")
     timed(annotate.AnnotatedVideoWriter, "finish", "annotation tail (card, close)")

@@ -79,6 +79,9 @@ class Result:
     series: LandmarkSeries
     processing: tuple[signal.ProcessingStep, ...]
     source: dict[str, Any] = field(default_factory=dict)
+    #: Peak times (s) of the repetitions dropped because lost or taken-out frames lie
+    #: next to them (a second opinion for those frames may restore them).
+    lost_peaks_s: tuple[float, ...] = ()
 
     @property
     def calibration_gain(self) -> float:
@@ -172,8 +175,8 @@ def _gate(series: LandmarkSeries, movement: Movement, side: str) -> np.ndarray:
 def _drop_lost_peaks(
     rom: RomEstimate, lost: lost_limb.LostFrames, filled: np.ndarray, status: np.ndarray,
     time_s: np.ndarray, move: Movement,
-) -> tuple[RomEstimate, list[Finding]]:  # fmt: skip
-    """Drop the repetitions whose peak is next to lost or taken-out frames."""
+) -> tuple[RomEstimate, list[Finding], tuple[float, ...]]:  # fmt: skip
+    """Drop the repetitions whose peak is next to lost or taken-out frames (and their peaks)."""
     unseen = lost.mask | lost_limb.unseen_gaps(filled)
     keep, near_peaks = [], np.zeros(time_s.size, dtype=bool)
     for rep in rom.repetitions:
@@ -184,8 +187,9 @@ def _drop_lost_peaks(
     message = lost_limb.lost_message(move, reasons, keep.count(False), len(keep),
                                      int(lost.mask.sum()))  # fmt: skip
     if message is None:
-        return rom, []
-    return keep_repetitions(rom, keep), [Finding("lost_limb", *message)]
+        return rom, [], ()
+    dropped = tuple(r.peak_s for r, k in zip(rom.repetitions, keep, strict=True) if not k)
+    return keep_repetitions(rom, keep), [Finding("lost_limb", *message)], dropped
 
 
 def analyze_landmarks(
@@ -281,8 +285,10 @@ def analyze_landmarks(
     rom = estimate_rom(series.time_s, angle, filtered, used_cutoff, move.method_error_deg,
                        absolute_zero=move.zero == "absolute")  # fmt: skip
     span = (rom.neutral.end_s, rom.repetitions[-1].end_s) if rom.repetitions else None
+    lost_peaks: tuple[float, ...] = ()
     if lost is not None:
-        rom, finding = _drop_lost_peaks(rom, lost, filled, status, series.time_s, move)
+        rom, finding, lost_peaks = _drop_lost_peaks(rom, lost, filled, status, series.time_s,
+                                                    move)  # fmt: skip
         findings += finding
     findings += check_frames(series)
     if "second_opinion" in series.meta:
@@ -310,4 +316,4 @@ def analyze_landmarks(
         )
     return Result(move, side, verdict(findings), view, rom, series.time_s, np.where(seen, raw,
                   np.nan), filtered, status.astype(str), series, tuple(steps),
-                  dict(source or series.meta.get("source", {})))  # fmt: skip
+                  dict(source or series.meta.get("source", {})), lost_peaks)  # fmt: skip

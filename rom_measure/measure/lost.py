@@ -302,14 +302,30 @@ def lost_message(
 # -- a second opinion (e.g. the model on the mirrored frame) for the frames taken out ----
 
 TAKEN_OUT = ("lost_limb", "segment_length", "outlier")
-RECHECK_LEAD_S = 1.0  # the tracker is started this long before a run of lost frames
-RECHECK_TAIL_S = 0.5
+# The mirrored tracker is started this long before a run of lost frames. On the
+# rendered 110 deg bent-knee hip flexion (tests/media/test_mirror.py; two-pose first
+# pass) every lead of 0, 0.1, 0.2, 0.3, 0.5 and 1.0 s restored both repetitions, ROM
+# 112.5-113.0 deg: the landmarker runs its detector on its first frame, so it needs
+# no run-in; the lead gives it a few frames to settle before the lost ones.
+RECHECK_LEAD_S = 0.3
+RECHECK_TAIL_S = 0.3
 
 
-def recheck_windows(time_s: np.ndarray, status: np.ndarray) -> list[tuple[float, float]]:
-    """Time windows (s) around the runs of lost or taken-out frames, merged when they touch."""
+def recheck_windows(
+    time_s: np.ndarray, status: np.ndarray, peaks_s: tuple[float, ...] | None = None
+) -> list[tuple[float, float]]:
+    """Time windows (s) around the runs of lost or taken-out frames, merged when they touch.
+
+    With ``peaks_s`` only the runs with a frame within LOST_MARGIN_S of one of those
+    peak times (the repetitions dropped for them); the others cost no re-run and only
+    warn ("lost ... away from the peaks").
+    """
     windows: list[tuple[float, float]] = []
     for start, stop in _runs(np.isin(status, TAKEN_OUT)):
+        run = time_s[start:stop]
+        if peaks_s is not None and not any(np.any(np.abs(run - p) <= LOST_MARGIN_S)
+                                           for p in peaks_s):  # fmt: skip
+            continue
         a, b = time_s[start] - RECHECK_LEAD_S, time_s[stop - 1] + RECHECK_TAIL_S
         if windows and a <= windows[-1][1]:
             windows[-1] = (windows[-1][0], b)

@@ -191,12 +191,17 @@ def write_annotated_video(
 
 
 def _ffmpeg_command(target: Path, size: tuple[int, int], fps: float) -> list[str]:
-    """H.264 yuv420p for browsers; ``ultrafast`` and one thread: the pose model needs the CPU."""
+    """H.264 yuv420p for browsers; ``ultrafast`` and one thread: the pose model needs the CPU.
+
+    The last frame sent (the closing card) is held for CARD_S by ffmpeg itself
+    (``tpad``), so it crosses the pipe once.
+    """
     import imageio_ffmpeg
 
     width, height = size
     return [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo",
             "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", f"{fps:.6g}", "-i", "-",
+            "-vf", f"tpad=stop_mode=clone:stop={max(0, round(CARD_S * fps) - 1)}",
             "-an", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23", "-threads", "1",
             "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", str(target)]  # fmt: skip
 
@@ -224,7 +229,8 @@ class AnnotatedVideoWriter:
 
     def __init__(self, target: Path, video: Path, movement: str, side: str) -> None:
         self.target = Path(target)
-        self.fps = _declared_fps(Path(video))
+        self.video = Path(video)
+        self.fps = 30.0  # the clip's declared rate, read by the encoding thread
         self.segments = segments_for(movement, side)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_FRAMES)
         self._last: np.ndarray | None = None
@@ -244,6 +250,7 @@ class AnnotatedVideoWriter:
     def _start(self, shape: tuple[int, ...]) -> None:
         size, self.scale = _output_size((shape[1], shape[0]))
         self.size = size
+        self.fps = _declared_fps(self.video)
         self._process = subprocess.Popen(_ffmpeg_command(self.target, size, self.fps),
                                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                          stderr=self._log)  # fmt: skip
@@ -280,9 +287,7 @@ class AnnotatedVideoWriter:
         self._thread.join()
         try:
             if self._error is None and self._last is not None and result is not None:
-                card = _closing_card(self._last, result)
-                for _ in range(max(1, round(CARD_S * self.fps))):
-                    self._write(card)
+                self._write(_closing_card(self._last, result))  # held CARD_S by ffmpeg
         except OSError as error:
             self._error = error
         return self._close()

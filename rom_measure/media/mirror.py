@@ -18,6 +18,7 @@ import numpy as np
 from rom_measure.measure.landmarks import LANDMARK_COUNT, LandmarkSeries
 from rom_measure.measure.landmarks import Landmark as L
 from rom_measure.media.pose import PoseBackend, PoseObservation
+from rom_measure.media.sources import Frame
 
 __all__ = ["MirroredPose", "mirrored_landmarks", "unmirror"]
 
@@ -52,10 +53,47 @@ class MirroredPose:
         self.backend.close()
 
 
-def _within(frames: Iterable, windows: list[tuple[float, float]]) -> Iterator:
+class _Within:
+    """Whether a time (s) lies in one of the windows; ``done`` once past the last."""
+
+    def __init__(self, windows: list[tuple[float, float]]) -> None:
+        self.windows = sorted(windows)
+        self.end_s = max((b for _, b in windows), default=-np.inf)
+
+    def __call__(self, time_s: float) -> bool:
+        return any(a <= time_s <= b for a, b in self.windows)
+
+
+def _mirrored_rgb(frame: Frame) -> Frame:
+    """The frame's RGB picture, flipped left-right (done in the decoding thread)."""
+    import cv2
+
+    rgb = cv2.cvtColor(cv2.flip(frame.bgr, 1), cv2.COLOR_BGR2RGB)
+    return Frame(frame.index, frame.time_s, frame.bgr, rgb)
+
+
+def _until(frames: Iterable[Frame], end_s: float) -> Iterator[Frame]:
     for frame in frames:
-        if any(a <= frame.time_s <= b for a, b in windows):
-            yield frame
+        if frame.time_s > end_s:
+            return
+        yield frame
+
+
+@dataclass
+class _Flipped:
+    """A backend handed frames already flipped (by :func:`_mirrored_rgb`)."""
+
+    backend: PoseBackend
+
+    @property
+    def model_name(self) -> str:
+        return f"{self.backend.model_name} (mirrored)"
+
+    def detect(self, rgb: np.ndarray, timestamp_ms: int) -> list[PoseObservation]:
+        return [unmirror(o) for o in self.backend.detect(rgb, timestamp_ms)]
+
+    def close(self) -> None:
+        self.backend.close()
 
 
 def mirrored_landmarks(
@@ -65,13 +103,24 @@ def mirrored_landmarks(
 
     A fresh landmarker runs in VIDEO mode over the frames in the windows only (its
     tracking then starts at each window's first frame), so the cost is the windows'
-    share of the clip. Frames outside the windows are not in the series.
+    share of the clip: decoding starts at the first window (a seek), frames between
+    windows are skipped without colour conversion, decoding stops after the last
+    window, and decoding and flipping run in a thread ahead of the model. Frames
+    outside the windows are not in the series.
     """
     from rom_measure.media.assets import pose_model_path
+    from rom_measure.media.pipeline import MIRROR_POSES
     from rom_measure.media.pose import MediaPipePose, estimate_landmarks
-    from rom_measure.media.sources import VideoFileSource, with_rgb
+    from rom_measure.media.sources import VideoFileSource, prefetch
 
     source = VideoFileSource(path)
-    with MediaPipePose(pose_model_path(model)) as backend:
-        return estimate_landmarks(map(with_rgb, _within(source, windows)), MirroredPose(backend),
-                                  source.size)  # fmt: skip
+    inside = _Within(windows)
+    if inside.windows:  # the frames before the first window are not needed
+        source.seek(inside.windows[0][0])
+    try:
+        with MediaPipePose(pose_model_path(model), max_people=MIRROR_POSES) as backend:
+            frames = _until(source.frames(inside), inside.end_s)
+            return estimate_landmarks(prefetch(map(_mirrored_rgb, frames)), _Flipped(backend),
+                                      source.size)  # fmt: skip
+    finally:
+        source.close()

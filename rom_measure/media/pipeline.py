@@ -18,14 +18,47 @@ from rom_measure.media.sources import read_timestamps, timestamps_path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["analyze_video", "landmarks_for", "video_landmarks", "with_second_opinion"]
+__all__ = [
+    "analyze_video",
+    "landmarks_for",
+    "measure_series",
+    "pipeline_signature",
+    "video_landmarks",
+    "with_second_opinion",
+]
 
-# Poses the measuring landmarker is asked for. One pose (with the sparse people count)
-# is about 1.5x faster, but its landmarks differ: on the demo renders it read neck
-# rotation 4-6 deg and hip flexion 2-4 deg lower than two poses, the configuration the
-# calibration gains and the validation figures were measured with. Accuracy comes
-# first: two poses until the gains are refitted and validated for one.
-TRACKED_POSES = 2
+# Poses the measuring landmarker is asked for. With two poses and one person in view
+# MediaPipe runs its person detector on every frame (slow); with one it tracks, and a
+# sparse PeopleCounter (media/pose.py) counts the people. The one-pose landmarks read
+# some angles lower than two poses, so the gains (measure/movements.py CALIBRATION) were
+# refitted for one pose on the training split; on the held-out split one pose with its
+# gains was as accurate or more than two poses with theirs (bench/tracked_poses.py:
+# held-out p90 |error| at most 7.3 deg against 13.7, no verdict-ok case off by more
+# than 5 deg against two).
+TRACKED_POSES = 1
+#: Poses the mirrored second opinion (media/mirror.py) asks for.
+MIRROR_POSES = 1
+
+
+def pipeline_signature(model: str | Path | None = None, face_mesh: bool = False) -> dict[str, Any]:
+    """What decides the landmarks :func:`video_landmarks` gives for a clip.
+
+    Saved in the series' ``meta["pipeline"]``; a landmark cache keyed by it (e.g.
+    the validation's) never reuses landmarks made by another tracker set-up.
+    """
+    from rom_measure.media.assets import pose_model_path
+    from rom_measure.media.pose import COUNT_EVERY_S, MediaPipePose
+
+    fields = MediaPipePose.__dataclass_fields__
+    return {
+        "model": Path(pose_model_path(model)).name,
+        "tracked_poses": TRACKED_POSES,
+        "people_count_every_s": COUNT_EVERY_S if TRACKED_POSES < 2 else None,
+        "min_detection_confidence": fields["min_detection_confidence"].default,
+        "min_tracking_confidence": fields["min_tracking_confidence"].default,
+        "mirror_poses": MIRROR_POSES,
+        "face_mesh": face_mesh,
+    }
 
 
 def _warm_imports() -> None:
@@ -68,7 +101,9 @@ def video_landmarks(
         on_frame = _both(face_track, on_frame)
     own_backend = backend is None
     counter = None
+    meta: dict[str, Any] = {}
     if own_backend:
+        meta["pipeline"] = pipeline_signature(model, face_mesh)
         model_path = pose_model_path(model)
         backend = MediaPipePose(model_path, max_people=TRACKED_POSES)
         if count_people and TRACKED_POSES < 2:
@@ -80,8 +115,9 @@ def video_landmarks(
             "declared_fps": round(source.fps_hint, 3),
             "image_size": list(source.size),
         }
+        meta["source"] = info
         series = estimate_landmarks(prefetch(map(with_rgb, source)), backend, source.size,
-                                    on_frame, meta={"source": info}, counter=counter)  # fmt: skip
+                                    on_frame, meta=meta, counter=counter)  # fmt: skip
     finally:
         source.close()
         if own_backend:
@@ -149,8 +185,20 @@ def analyze_video(
     move = get_movement(movement)
     check_side(side)
     series = video_landmarks(path, model, face_mesh=move.face_mesh)
-    result = analyze_landmarks(series, move, side, settings)
-    return with_second_opinion(result, path, model, settings)
+    return measure_series(series, path, movement, side, model, settings)
+
+
+def measure_series(
+    series: LandmarkSeries,
+    video: str | Path,
+    movement: str,
+    side: str,
+    model: str | Path | None = None,
+    settings: AnalysisSettings | None = None,
+) -> Result:
+    """The measurement ``analyze`` makes from ``video``'s landmarks (second opinion included)."""
+    result = analyze_landmarks(series, get_movement(movement), side, settings)
+    return with_second_opinion(result, video, model, settings)
 
 
 def with_second_opinion(
@@ -161,8 +209,10 @@ def with_second_opinion(
 ) -> Result:
     """Re-measure a side-view clip whose model lost the limb, with the mirrored frames.
 
-    Only when the lost-limb check fired: the pose model runs again on the mirrored
-    frames around the lost runs (:mod:`rom_measure.media.mirror`), those landmarks
+    Only when the lost-limb check dropped repetitions: the pose model runs again on
+    the mirrored frames around the lost runs next to their peaks
+    (:mod:`rom_measure.media.mirror`; lost frames away from every peak only warn and
+    are not re-run), those landmarks
     replace the frames taken out, and the merged series goes through every check
     again (a second opinion that is no better is taken out the same way).
     """
@@ -170,9 +220,9 @@ def with_second_opinion(
     from rom_measure.media.mirror import mirrored_landmarks
 
     lost_limb = any(f.code == "lost_limb" for f in result.quality.findings)
-    if not lost_limb or result.movement.view != "side":
+    if not lost_limb or not result.lost_peaks_s or result.movement.view != "side":
         return result
-    windows = lost.recheck_windows(result.time_s, result.frame_status)
+    windows = lost.recheck_windows(result.time_s, result.frame_status, result.lost_peaks_s)
     if not windows:
         return result
     second = mirrored_landmarks(video, windows, model)

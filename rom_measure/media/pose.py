@@ -13,6 +13,7 @@ frames, tracking across the samples in 6 of 16 (every frame: 58% of frames).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from collections import deque
@@ -54,9 +55,10 @@ class PoseObservation:
     presence: np.ndarray
     world: np.ndarray
 
-    @property
+    @functools.cached_property
     def centre(self) -> np.ndarray:
-        return np.nanmean(self.image[_TORSO, :2], axis=0)
+        torso = self.image[_TORSO, :2]
+        return torso.mean(axis=0) if np.isfinite(torso).all() else np.nanmean(torso, axis=0)
 
     @property
     def area(self) -> float:

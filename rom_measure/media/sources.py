@@ -11,10 +11,10 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -98,19 +98,46 @@ class VideoFileSource:
         height, width = self._first[1].shape[:2]  # type: ignore[index]
         self.size = (int(width), int(height))
 
-    def _read(self) -> tuple[float, np.ndarray] | None:
+    def _read(self, keep: Callable[[float], bool] | None = None) -> tuple[float, Any] | None:
+        """The next frame's time and picture; the picture is None where ``keep`` says no.
+
+        A frame not kept is only grabbed (decoded, not converted to BGR).
+        """
         import cv2
 
-        ok, bgr = self._cap.read()
-        if not ok or bgr is None:
+        if keep is None:
+            ok, bgr = self._cap.read()
+            if not ok or bgr is None:
+                return None
+            return float(self._cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0, bgr
+        if not self._cap.grab():
             return None
-        return float(self._cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0, bgr
+        time_s = float(self._cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
+        if not keep(time_s):
+            return time_s, None
+        ok, bgr = self._cap.retrieve()
+        return (time_s, bgr) if ok and bgr is not None else None
 
     def __iter__(self) -> Iterator[Frame]:
+        return self.frames()
+
+    def seek(self, time_s: float) -> None:
+        """Go on from the first frame at or after ``time_s`` (FFmpeg seeks frame-exactly,
+        with the container's times). The truncation check is then left out."""
+        import cv2
+
+        if time_s > 0:
+            self._cap.set(cv2.CAP_PROP_POS_MSEC, time_s * 1000.0)
+            self._first = None
+            self._seeked = True
+
+    def frames(self, keep: Callable[[float], bool] | None = None) -> Iterator[Frame]:
+        """The frames in order; with ``keep``, only those whose time it accepts (the
+        others are skipped without colour conversion; indices count every frame)."""
         last_time = -np.inf
         index = 0
         while True:
-            item = self._first if self._first is not None else self._read()
+            item = self._first if self._first is not None else self._read(keep)
             self._first = None
             if item is None:
                 break
@@ -119,10 +146,13 @@ class VideoFileSource:
                 time_s = last_time + 1.0 / (self.fps_hint or 30.0) if index else 0.0
             last_time = time_s
             self.decoded_frames = index = index + 1
-            yield Frame(index - 1, time_s, bgr)
+            if bgr is not None and (keep is None or keep(time_s)):
+                yield Frame(index - 1, time_s, bgr)
         self._check_complete()
 
     def _check_complete(self) -> None:
+        if getattr(self, "_seeked", False):
+            return
         if self.decoded_frames == 0:
             raise InputError(f"{self.path} has no decodable video frames")
         if self.declared_frames > 0 and (

@@ -29,8 +29,10 @@ __all__ = [
     "CameraSetup",
     "ValidationCase",
     "analyze_case",
+    "cached_landmarks",
     "check_gains",
     "fit_calibration",
+    "landmark_cache_path",
     "read_cases",
     "report",
     "run_validation",
@@ -268,31 +270,52 @@ def suite(
     return [c for s in splits for c in _split_cases(s, MOVEMENTS, per_movement)]
 
 
-def analyze_case(case: ValidationCase):  # -> rom_measure.measure.analysis.Result
-    """Render (or reuse) one case's clip and measure it; the pose model runs once a clip."""
-    from rom_measure.measure.analysis import analyze_landmarks
-    from rom_measure.measure.movements import get_movement
-    from rom_measure.media.assets import pose_model_path
+def landmark_cache_path(video: Path, signature: dict[str, Any]) -> Path:
+    """Where the landmarks of ``video`` made by the pipeline ``signature`` are cached."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps(signature, sort_keys=True).encode()).hexdigest()[:12]
+    return video.with_suffix(f".landmarks-{digest}.npz")
+
+
+def cached_landmarks(video: Path, face_mesh: bool = False):  # -> LandmarkSeries
+    """``video``'s landmarks from the current pipeline, run once per clip and signature."""
+    from rom_measure.errors import InputError
     from rom_measure.media.landmark_file import load_landmarks, save_landmarks
-    from rom_measure.media.pipeline import video_landmarks
+    from rom_measure.media.pipeline import pipeline_signature, video_landmarks
+
+    signature = pipeline_signature(face_mesh=face_mesh)
+    saved = landmark_cache_path(video, signature)
+    if saved.is_file():
+        try:
+            series = load_landmarks(saved)
+        except InputError:
+            series = None
+        if series is not None and series.meta.get("pipeline") == signature:
+            return series
+    series = video_landmarks(video, face_mesh=face_mesh)
+    save_landmarks(series, saved)
+    return series
+
+
+def analyze_case(case: ValidationCase):  # -> rom_measure.measure.analysis.Result
+    """Render (or reuse) one case's clip and measure it as ``analyze`` does."""
+    from rom_measure.measure.movements import get_movement
+    from rom_measure.media.pipeline import measure_series
     from rom_measure.synth.cache import cached_clip
 
     video, _ = cached_clip(case.spec())
-    saved = video.with_suffix(".landmarks.npz")
-    series = load_landmarks(saved) if saved.is_file() else None
-    mesh = get_movement(case.movement).face_mesh
-    if (
-        series is None
-        or series.meta.get("model") != pose_model_path().name
-        or (mesh and series.face is None)
-    ):
-        series = video_landmarks(video, face_mesh=mesh)
-        save_landmarks(series, saved)
-    return analyze_landmarks(series, case.movement, case.side)
+    series = cached_landmarks(video, get_movement(case.movement).face_mesh)
+    return measure_series(series, video, case.movement, case.side)
 
 
 def run_case(case: ValidationCase) -> dict[str, Any]:
-    """Render (or reuse) and analyse one case; never raises for a bad measurement."""
+    """Render (or reuse) and measure one case as ``analyze`` does; never raises for a bad one.
+
+    The landmarks are cached beside the clip keyed by the pipeline signature; the
+    measurement (checks, mirrored second opinion) runs each time.
+    """
     from rom_measure.synth.cache import cached_clip
 
     video, truth = cached_clip(case.spec())

@@ -196,12 +196,14 @@ def analyze_to_folder(
         target = run.stage / "annotated.mp4"
         in_pass = annotate and video is not None and landmarks is None
         writer = AnnotatedVideoWriter(target, Path(video), move.name, side) if in_pass else None
+        _warm_plot_imports()
         try:
             series = landmarks_for(video, landmarks, model, _tee(on_frame, writer),
                                    face_mesh=move.face_mesh)  # fmt: skip
             result = analyze_landmarks(series, move, side, settings)
             if video is not None and landmarks is None:
                 result = with_second_opinion(result, video, model, settings)
+            _write_files(result, run.stage)  # while the encoder works through its queue
             if writer is not None:
                 writer, finishing = None, writer
                 finishing.finish(result)
@@ -210,8 +212,19 @@ def analyze_to_folder(
                 writer.abort()
         if annotate and video is not None and not in_pass:  # saved landmarks: decode again
             write_annotated_video(result, Path(video), target)
-        _write_files(result, run.stage)
         return result, _by_kind(_commit(run, result))
+
+
+def _warm_plot_imports() -> None:
+    """Import matplotlib's figure and Agg canvas in the background while the model runs."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        for name in ("matplotlib.figure", "matplotlib.backends.backend_agg"):
+            importlib.import_module(name)
+
+    threading.Thread(target=load, name="rom_measure-imports", daemon=True).start()
 
 
 def _tee(on_frame: Callable[..., None] | None, writer: Any) -> Callable[..., None] | None:

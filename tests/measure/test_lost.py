@@ -213,6 +213,13 @@ def test_a_sound_second_opinion_restores_the_lost_peaks() -> None:
     for (a, b), run in zip(windows, (frames[:26], frames[26:]), strict=True):
         assert a == pytest.approx(first.time_s[run[0]] - lost.RECHECK_LEAD_S)
         assert b == pytest.approx(first.time_s[run[-1]] + lost.RECHECK_TAIL_S)
+    # Both repetitions were dropped; only the runs next to a dropped peak are re-run.
+    assert len(first.lost_peaks_s) >= 2  # the ramps either side of each gap read as peaks
+    assert lost.recheck_windows(first.time_s, first.frame_status, first.lost_peaks_s) == windows
+    late = tuple(p for p in first.lost_peaks_s if p > windows[0][1])
+    one = lost.recheck_windows(first.time_s, first.frame_status, late)
+    assert one == windows[1:]
+    assert lost.recheck_windows(first.time_s, first.frame_status, ()) == []
     inside = np.zeros(clean.frames, dtype=bool)
     for a, b in windows:
         inside |= (clean.time_s >= a) & (clean.time_s <= b)
@@ -223,6 +230,7 @@ def test_a_sound_second_opinion_restores_the_lost_peaks() -> None:
     assert again.quality.verdict == "ok"
     assert [r.rom_deg for r in again.rom.repetitions] == pytest.approx([95.0, 95.0], abs=0.5)
     assert "second_opinion" in {f.code for f in again.quality.findings}
+    assert again.lost_peaks_s == ()
 
 
 def test_a_second_opinion_that_is_no_better_is_taken_out_again() -> None:

@@ -76,3 +76,27 @@ def test_capture_times_saved_beside_a_clip_are_used(
     assert "capture times" in series.meta["time_base"]
     timestamps_path(clip).write_text("frame,time_s\n0,0.0\n1,0.05\n")  # does not fit: ignored
     np.testing.assert_allclose(np.diff(video_landmarks(clip, pose_model).time_s), 1 / 30, atol=1e-3)
+
+
+def test_frames_within_a_window_match_the_full_decode(test_videos: dict[str, Path]) -> None:
+    """Frames skipped by ``keep`` are not returned; the kept ones are the same pictures."""
+    full = list(VideoFileSource(test_videos["plain"]))
+    keep = lambda t: 0.5 <= t <= 1.0  # noqa: E731
+    some = list(VideoFileSource(test_videos["plain"]).frames(keep))
+    wanted = [f for f in full if keep(f.time_s)]
+    assert 0 < len(some) == len(wanted) < len(full)
+    assert [f.index for f in some] == [f.index for f in wanted]
+    for a, b in zip(some, wanted, strict=True):
+        assert a.time_s == pytest.approx(b.time_s)
+        np.testing.assert_array_equal(a.bgr, b.bgr)
+
+
+def test_seek_goes_on_from_the_same_frames_as_a_full_decode(test_videos: dict[str, Path]) -> None:
+    full = list(VideoFileSource(test_videos["plain"]))
+    source = VideoFileSource(test_videos["plain"])
+    source.seek(full[20].time_s)
+    after = list(source)  # to the end: no truncation error after a seek
+    assert len(after) == len(full) - 20
+    for a, b in zip(after, full[20:], strict=True):
+        assert a.time_s == pytest.approx(b.time_s)
+        np.testing.assert_array_equal(a.bgr, b.bgr)
