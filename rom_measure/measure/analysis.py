@@ -290,6 +290,8 @@ def analyze_landmarks(
         rom, finding, lost_peaks = _drop_lost_peaks(rom, lost, filled, status, series.time_s,
                                                     move)  # fmt: skip
         findings += finding
+    if move.approximate:
+        findings.append(Finding("approximate_method", "warning", move.approximate))
     findings += check_frames(series)
     if "second_opinion" in series.meta:
         again = series.meta["second_opinion"]

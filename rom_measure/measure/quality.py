@@ -24,7 +24,11 @@ Severity = Literal["info", "warning", "reject"]
 MIN_FRAMES = 15
 MIN_DURATION_S = 1.0
 MIN_FPS, LOW_FPS = 15.0, 24.0
-OFF_PLANE_WARN_DEG, OFF_PLANE_REJECT_DEG = 20.0, 60.0
+# Warn from 12 deg: in the validation run (`rom-measure validate --per-movement 4`) every
+# training-split result with verdict ok and an estimated view error of 12 deg or more was
+# more than 5 deg off (the estimate reads a 30 deg camera as about 18 deg); on the
+# held-out split the same line catches 2 such results and flags 1 accurate one.
+OFF_PLANE_WARN_DEG, OFF_PLANE_REJECT_DEG = 12.0, 60.0
 VALID_REJECT, VALID_WARN = 0.5, 0.8
 EDGE_MARGIN = 0.005
 
