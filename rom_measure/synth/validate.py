@@ -407,13 +407,14 @@ def fit_calibration(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, float
     """Per movement: the ROM gain fitted on the given (training) cases, and the error left.
 
     A least-squares fit through the origin of true against uncorrected measured ROM
-    (measured / applied gain) on the reported cases filmed in the movement plane;
+    (measured / applied gain) on the verdict-ok cases filmed as instructed;
     ``residual_rms_deg`` is their RMS error after the fitted gain.
     """
     from rom_measure.measure.movements import get_movement
 
     fits = {}
     rows = [r for r in rows if r["measured_rom_deg"] is not None and _instructed(r)]
+    rows = [r for r in rows if r["verdict"] == "ok"]  # sound results; failures are flagged
     for movement in dict.fromkeys(r["movement"] for r in rows):
         applied = get_movement(movement).calibration_gain
         mine = [r for r in rows if r["movement"] == movement]

@@ -188,3 +188,25 @@ def test_neck_front_view_off_the_face_is_flagged() -> None:
     result = analyze_landmarks(series, "neck-lateral-flexion", "left")
     assert result.view.off_plane_deg == pytest.approx(30.0, abs=3.0)
     assert "oblique_view" in {f.code for f in result.quality.findings}
+
+
+@pytest.mark.parametrize(("off_plane", "warned"), [(0.0, False), (8.0, False), (16.0, True)])
+def test_oblique_view_warns_from_12_deg(off_plane: float, warned: bool) -> None:
+    """The view check warns from 12 deg (the validation's ok results beyond were > 5 deg off)."""
+    camera = ideal_camera("hip-flexion", "left", off_plane)
+    series, _ = movement_clip("hip-flexion", "left", 60.0, camera)
+    result = analyze_landmarks(series, "hip-flexion", "left")
+    assert ("oblique_view" in {f.code for f in result.quality.findings}) is warned
+    assert (result.quality.verdict == "warning") is warned
+
+
+@pytest.mark.parametrize("name", ["neck-flexion", "neck-extension"])
+def test_side_view_neck_pitch_is_never_ok_but_keeps_its_number(name: str) -> None:
+    """An exact stick-figure clip still gets the approximate-method warning, and its ROM."""
+    series, _ = movement_clip(name, "left", 40.0, ideal_camera(name, "left"))
+    result = analyze_landmarks(series, name, "left")
+    codes = {f.code for f in result.quality.findings if f.severity == "warning"}
+    assert codes == {"approximate_method"}
+    assert result.quality.verdict == "warning"
+    assert abs(result.rom_deg - 40.0) < TOLERANCE_DEG
+    assert get_movement("neck-rotation").approximate is None
