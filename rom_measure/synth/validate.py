@@ -200,18 +200,8 @@ def _split_cases(
     for m_index, movement in enumerate(movements):
         chosen = pairs if per_movement is None else _spread(pairs, per_movement, m_index)
         for i, (body, camera) in enumerate(chosen):
-            k = i + m_index
-            out.append(
-                ValidationCase(
-                    split,
-                    movement,
-                    ("left", "right")[k % 2],
-                    PEAKS_DEG[movement][k % 2],
-                    body,
-                    camera,
-                    repetitions=1 + (k % 3 == 2) * 2,  # every third case: three repetitions
-                )
-            )
+            k = i + m_index  # every third case: three repetitions
+            out.append(_alternating(split, movement, k, body, camera, 1 + (k % 3 == 2) * 2))
         if stress:  # stress cases (must be accurate or flagged):
             body, camera = pairs[m_index % len(pairs)]
             peak = PEAKS_DEG[movement][0]
@@ -227,20 +217,18 @@ def _seated_cases(split: str, movement: str, pairs: list, m_index: int) -> list:
     """Two seated cases of a neck movement (the first with three repetitions)."""
     out = []
     for i, (body, camera) in enumerate(_spread(pairs, SEATED_PER_MOVEMENT, m_index + 2)):
-        k = i + m_index + 1
-        out.append(
-            ValidationCase(
-                split,
-                movement,
-                ("left", "right")[k % 2],
-                PEAKS_DEG[movement][k % 2],
-                body,
-                camera,
-                repetitions=3 if i == 0 else 1,
-                posture="seated",
-            )
-        )
+        reps = 3 if i == 0 else 1
+        out.append(_alternating(split, movement, i + m_index + 1, body, camera, reps, "seated"))
     return out
+
+
+def _alternating(
+    split: str, movement: str, k: int, body: str, camera: str, reps: int, posture: str = "standing"
+) -> ValidationCase:
+    """The ``k``-th case of a movement: sides and the two peaks alternate with ``k``."""
+    side, peak = ("left", "right")[k % 2], PEAKS_DEG[movement][k % 2]
+    return ValidationCase(split, movement, side, peak, body, camera, repetitions=reps,
+                          posture=posture)  # fmt: skip
 
 
 def _spread(pairs: list, n: int, offset: int) -> list:

@@ -5,21 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rom_measure.errors import InputError, RomMeasureError
+from rom_measure.errors import InputError
 from rom_measure.synth import ClipSpec, Renderer, SyntheticClip, load_truth, render_clip
 from rom_measure.synth.look import appearance_for_seed
 from rom_measure.synth.posture import seated
 from rom_measure.synth.selftest import _measure, _Points
-
-
-@pytest.fixture(scope="module")
-def body():
-    from rom_measure.synth import load_body
-
-    try:
-        return load_body()
-    except RomMeasureError as exc:  # body not provisioned (offline)
-        pytest.skip(f"synthetic body unavailable: {exc}")
 
 
 def test_seated_is_for_the_neck_movements_only() -> None:

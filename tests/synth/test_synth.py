@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from rom_measure.errors import InputError, RomMeasureError
+from rom_measure.errors import InputError
 from rom_measure.synth import (
     MOVEMENTS,
     Camera,
@@ -22,16 +22,6 @@ from rom_measure.synth import (
     truth_path_for,
 )
 from rom_measure.synth.selftest import _measure, _Points, run_selftest
-
-
-@pytest.fixture(scope="module")
-def body():
-    from rom_measure.synth import load_body
-
-    try:
-        return load_body()
-    except RomMeasureError as exc:  # body not provisioned (offline)
-        pytest.skip(f"synthetic body unavailable: {exc}")
 
 
 def test_trajectory_shape() -> None:
