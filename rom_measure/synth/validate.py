@@ -64,14 +64,15 @@ SEATED_PER_MOVEMENT = 2
 
 @dataclass(frozen=True)
 class CameraSetup:
-    """How a clip is filmed: placement, lens, orientation, frame rate, light and noise.
+    """How a clip is filmed: placement, lens, orientation, resolution, frame rate, light, noise.
 
     ``height_offset_m`` moves the camera up from the default height (waist for hip and
     ankle, head for neck) and the camera is re-aimed at the subject; ``pitch_offset_deg``
     then tilts it further down (a phone propped at an angle). ``fov_deg`` None fits the
     subject to the frame; a value is a fixed lens (the subject shrinks with distance),
     used for hip and ankle clips only: neck clips are framed on head and shoulders as
-    the tool instructs.
+    the tool instructs. ``long_side_px`` is the 16:9 frame's long side: 1280 (720p, a
+    phone or webcam at its usual setting) or 960 (540p, a lower one).
     """
 
     distance_m: float = 2.5
@@ -82,10 +83,12 @@ class CameraSetup:
     fps: float = 30.0
     light: float = 1.0
     noise: float = 0.0
+    long_side_px: int = 1280
 
     def size_px(self) -> tuple[int, int]:
-        """(width, height) of the frame (640x360 landscape or 360x640 portrait)."""
-        return (360, 640) if self.portrait else (640, 360)
+        """(width, height) of the 16:9 frame, landscape or portrait."""
+        short = self.long_side_px * 9 // 16 // 2 * 2
+        return (short, self.long_side_px) if self.portrait else (self.long_side_px, short)
 
 
 #: Named camera set-ups; the held-out ones differ in every respect from the training ones.
@@ -93,11 +96,13 @@ CAMERAS: dict[str, CameraSetup] = {
     # training
     "tripod": CameraSetup(2.5, fps=24.0),
     "far-phone": CameraSetup(4.5, fov_deg=55.0, fps=30.0, noise=1.5),
-    "portrait-high": CameraSetup(2.8, 0.35, 4.0, portrait=True, fps=30.0, light=0.8),
+    "portrait-high": CameraSetup(
+        2.8, 0.35, 4.0, portrait=True, fps=30.0, light=0.8, long_side_px=960
+    ),
     # held out
-    "low-tilted-up": CameraSetup(3.2, -0.45, -6.0, fov_deg=66.0, fps=60.0),
+    "low-tilted-up": CameraSetup(3.2, -0.45, -6.0, fov_deg=66.0, fps=60.0, long_side_px=960),
     "portrait-dim": CameraSetup(2.2, 0.2, 8.0, portrait=True, fps=24.0, light=0.4, noise=4.0),
-    "wide-near": CameraSetup(2.3, 0.1, 0.0, fov_deg=80.0, fps=50.0, noise=2.0),
+    "wide-near": CameraSetup(2.3, 0.1, 0.0, fov_deg=80.0, fps=50.0, noise=2.0, long_side_px=960),
 }
 
 #: Bodies and camera set-ups of each split (disjoint; see tests/synth/test_validate.py).

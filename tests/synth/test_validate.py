@@ -60,6 +60,7 @@ def test_camera_set_ups_span_pitch_fps_orientation_and_light() -> None:
     assert {s.fps for s in specs} >= {24.0, 60.0}
     assert any(s.height_px > s.width_px for s in specs)
     assert any(s.width_px > s.height_px for s in specs)
+    assert {max(s.width_px, s.height_px) for s in specs} == {960, 1280}
     assert min(s.light for s in specs) < 0.5
     pitches = [c.spec().camera().pitch_deg for c in suite(split="held-out", per_movement=1)]
     assert min(pitches) < -8.0 and max(pitches) > 8.0
