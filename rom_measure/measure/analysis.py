@@ -28,6 +28,7 @@ from rom_measure.measure.quality import (
     check_landmarks,
     check_movement,
     check_people,
+    check_range,
     check_subject_size,
     check_trunk_turn,
     check_view,
@@ -307,6 +308,7 @@ def analyze_landmarks(
         findings += check_discarded(status, series.time_s, *span)
     findings += check_movement(rom.max_excursion_deg, rom.min_excursion_deg, move,
                                MIN_EXCURSION_DEG)  # fmt: skip
+    findings += check_range(rom.max_excursion_deg, move)
     if not rom.neutral.from_still_start and move.zero == "neutral":
         findings.append(
             Finding(

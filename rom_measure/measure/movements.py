@@ -93,6 +93,8 @@ class Movement:
     without_mesh: Movement | None = None  # the pose-landmark method, for series without a mesh
     #: Why this method's numbers are never ``ok`` (its validation error exceeds 5 deg).
     approximate: str | None = None
+    #: Largest excursion the method reads within 5 deg (training split); beyond it, a warning.
+    valid_max_deg: float | None = None
 
     def angles(self, series: LandmarkSeries, side: str) -> np.ndarray:
         """(T,) movement angle in degrees, NaN where it is undefined.
@@ -540,8 +542,9 @@ CALIBRATION: dict[str, tuple[float, float]] = {
     # on the training split, per_movement=3, bench/tracked_poses.py):
     "neck-lateral-flexion (pose landmarks)": (1.336, 3.79),
     "neck-rotation (pose landmarks)": (0.947, 5.53),
-    # The face-mesh neck methods (the defaults):
-    "neck-rotation": (1.044, 2.58),
+    # The face-mesh neck methods (the defaults). Rotation: fitted with its valid range
+    # (MESH_YAW_VALID_MAX_DEG) on 42 training clips at 35-80 deg (bench/yaw_cases.py).
+    "neck-rotation": (0.963, 2.0),
     "neck-lateral-flexion": (1.068, 2.06),
 }
 _POSE_NECK = ("neck-lateral-flexion", "neck-rotation")
@@ -551,6 +554,11 @@ MOVEMENTS = {
     for key in [f"{name} (pose landmarks)" if name in _POSE_NECK else name]
 }
 
+
+# The face mesh under-reads turns past ~50 deg, saturating near 60 (training: 70-80 deg
+# read 59-66): the largest limit with each training ok result under it within 4 deg
+# (48.5), rounded down to 5 deg; gain refitted under it. Larger turns are warned.
+MESH_YAW_VALID_MAX_DEG = 45.0
 
 _MESH_FIT = (
     "least-squares rigid rotation (Kabsch) of 15 rigid points of the 468-point face mesh "
@@ -565,7 +573,8 @@ _NO_MESH = (
 _MESH_DEFINITIONS = {
     "neck-rotation": (mesh_yaw_angle, f"Head yaw: {_MESH_FIT}; yaw is the turn of the "
                       "head's forward axis in the horizontal plane. The trunk is assumed still; "
-                      "a turn of the shoulders (their width in the image) is flagged." + _NO_MESH),
+                      "a turn of the shoulders (their width in the image) is flagged, and so is "
+                      "a turn past 45 deg (the mesh under-reads those)." + _NO_MESH),
     "neck-lateral-flexion": (mesh_roll_angle, f"Head roll: {_MESH_FIT}; roll is the turn of "
                              "the head's left-right axis about its forward axis (after undoing "
                              "yaw and pitch), minus the tilt of the shoulder line (right->left "
@@ -576,6 +585,7 @@ for _name, (_angle, _definition) in _MESH_DEFINITIONS.items():
         MOVEMENTS[_name], angle=_angle, definition=_definition, face_mesh=True,
         without_mesh=MOVEMENTS[_name], calibration_gain=CALIBRATION[_name][0],
         method_error_deg=CALIBRATION[_name][1],
+        valid_max_deg=MESH_YAW_VALID_MAX_DEG if _name == "neck-rotation" else None,
     )  # fmt: skip
 
 

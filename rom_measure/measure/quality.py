@@ -265,6 +265,17 @@ def check_movement(max_excursion_deg: float, min_excursion_deg: float, movement:
     return []
 
 
+def check_range(max_excursion_deg: float, movement: Movement) -> list[Finding]:
+    """A warning when the movement went beyond the range its method reads true."""
+    limit = movement.valid_max_deg
+    if limit is None or not max_excursion_deg > limit:
+        return []
+    return [Finding("beyond_valid_range", "warning",
+                    f"the movement reached {max_excursion_deg:.0f} deg, beyond the "
+                    f"{limit:.0f} deg up to which this method reads true on rendered subjects; "
+                    "it under-reads larger movements, so the value may be too low")]  # fmt: skip
+
+
 TRUNK_TURN_WARN_DEG = 20.0
 
 

@@ -210,3 +210,28 @@ def test_side_view_neck_pitch_is_never_ok_but_keeps_its_number(name: str) -> Non
     assert result.quality.verdict == "warning"
     assert abs(result.rom_deg - 40.0) < TOLERANCE_DEG
     assert get_movement("neck-rotation").approximate is None
+
+
+@pytest.mark.parametrize(("peak_deg", "warned"), [(35.0, False), (75.0, True)])
+def test_mesh_neck_rotation_beyond_its_valid_range_is_warned(peak_deg: float, warned: bool) -> None:
+    """The face mesh under-reads large turns: a turn past the validated range is not ``ok``."""
+    limit = get_movement("neck-rotation").valid_max_deg
+    assert limit is not None and 35.0 < limit < 75.0
+    series, _ = movement_clip("neck-rotation", "left", peak_deg,
+                              ideal_camera("neck-rotation", "left"))  # fmt: skip
+    result = analyze_landmarks(series, "neck-rotation", "left")
+    codes = {f.code for f in result.quality.findings}
+    assert ("beyond_valid_range" in codes) is warned
+    assert (result.quality.verdict == "ok") is not warned
+    assert get_movement("neck-lateral-flexion").valid_max_deg is None  # roll is not limited
+
+
+def test_range_check_is_exact_at_its_limit() -> None:
+    from dataclasses import replace
+
+    from rom_measure.measure.quality import check_range
+
+    move = replace(get_movement("neck-rotation"), valid_max_deg=50.0)
+    assert check_range(50.0, move) == [] and check_range(float("nan"), move) == []
+    assert [f.code for f in check_range(50.1, move)] == ["beyond_valid_range"]
+    assert check_range(80.0, replace(move, valid_max_deg=None)) == []
