@@ -9,6 +9,9 @@ start. From the rotated axes: yaw = turn of the forward axis toward the left, in
 horizontal plane; pitch = its tilt upward; roll = turn of the left-right axis about the
 forward axis after undoing yaw and pitch, left side up positive. The mesh is taken as a
 weak-perspective (orthographic) view: at 4 m a head turned 70 deg reads ~1 deg high.
+The mesh model itself under-reads yaw past ~50 deg and stops near 60 deg on rendered
+heads (its x, y, not its depth: a per-clip depth scale does not help; docs/accuracy.md),
+hence the neck rotation's valid range (``movements.MESH_YAW_VALID_MAX_DEG``).
 """
 
 from __future__ import annotations
