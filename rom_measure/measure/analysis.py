@@ -193,6 +193,12 @@ def _drop_lost_peaks(
     return keep_repetitions(rom, keep), [Finding("lost_limb", *message)], dropped
 
 
+def _stride_note(stride: int) -> str:
+    if stride <= 1:
+        return ""
+    return f" (run on one frame in {stride} there, the others interpolated)"
+
+
 def analyze_landmarks(
     series: LandmarkSeries,
     movement: str | Movement,
@@ -298,7 +304,8 @@ def analyze_landmarks(
         again = series.meta["second_opinion"]
         findings.append(Finding("second_opinion", "info",
                                 f"{again.get('frames')} frames where the model lost the limb were "
-                                f"measured again with {again.get('model')}"))  # fmt: skip
+                                f"measured again with {again.get('model')}"
+                                + _stride_note(again.get("stride", 1))))  # fmt: skip
     findings += check_people(series)
     findings += check_landmarks(series, move.required(side))
     findings += check_view(view, move, side)

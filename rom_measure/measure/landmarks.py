@@ -24,7 +24,14 @@ import numpy as np
 
 from rom_measure.errors import InputError
 
-__all__ = ["FACE_POINT_COUNT", "FORMAT_VERSION", "LANDMARK_COUNT", "Landmark", "LandmarkSeries"]
+__all__ = [
+    "FACE_POINT_COUNT",
+    "FORMAT_VERSION",
+    "LANDMARK_COUNT",
+    "Landmark",
+    "LandmarkSeries",
+    "interpolate_onto",
+]
 
 LANDMARK_COUNT = 33
 FACE_POINT_COUNT = 468
@@ -134,6 +141,38 @@ class LandmarkSeries:
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
         values.update(changes)
         return LandmarkSeries(**values)
+
+
+def interpolate_onto(
+    series: LandmarkSeries, time_s: np.ndarray, max_gap_s: float
+) -> LandmarkSeries:
+    """``series`` at the times ``time_s``: each landmark linearly between the two frames
+    around each time, where both were detected and are at most ``max_gap_s`` apart
+    (else the frame is not detected); a time the series holds keeps its frame as is."""
+    time_s = np.asarray(time_s, dtype=np.float64)
+    n = series.frames
+    after = np.clip(np.searchsorted(series.time_s, time_s), 0, max(n - 1, 0))
+    before = np.clip(after - 1, 0, max(n - 1, 0))
+    exact = np.abs(series.time_s[after] - time_s) <= 1e-6 if n else np.zeros(len(time_s), bool)
+    before = np.where(exact, after, before)
+    t0, t1 = series.time_s[before], series.time_s[after]
+    span = t1 - t0
+    ok = series.detected[before] & series.detected[after] & (span <= max_gap_s)
+    ok &= (t0 <= time_s + 1e-6) & (time_s <= t1 + 1e-6)
+    ok |= exact & series.detected[after]
+    w = np.where(span > 0, (time_s - t0) / np.where(span > 0, span, 1.0), 0.0)
+    arrays = {}
+    for name in ("image", "visibility", "presence", "world"):
+        values = getattr(series, name)
+        weight = w.reshape((-1,) + (1,) * (values.ndim - 1))
+        mixed = (values[before] * (1.0 - weight) + values[after] * weight).astype(values.dtype)
+        blank = np.nan if name in ("image", "world") else 0.0
+        mixed[~ok] = blank
+        arrays[name] = mixed
+    people = np.where(exact, series.people[after], np.maximum(series.people[before],
+                                                              series.people[after]))  # fmt: skip
+    return series.replace(time_s=time_s, people=people.astype(series.people.dtype),
+                          face=None, **arrays)  # fmt: skip
 
 
 def _shape_problems(series: LandmarkSeries) -> list[str]:

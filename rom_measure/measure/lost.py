@@ -363,6 +363,8 @@ def merge_second_opinion(
         face = series.face.copy()
         face[use] = np.nan if second.face is None else second.face[nearest[use]]
         arrays["face"] = face
+    stride = int(second.meta.get("mirror_stride", 1))
     meta = {**series.meta, "second_opinion": {"model": second.meta.get("model"),
-                                              "frames": int(use.sum())}}  # fmt: skip
+                                              "frames": int(use.sum()),
+                                              "stride": stride}}  # fmt: skip
     return series.replace(**arrays, meta=meta), int(use.sum())

@@ -15,12 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from rom_measure.measure.landmarks import LANDMARK_COUNT, LandmarkSeries
+from rom_measure.measure.landmarks import LANDMARK_COUNT, LandmarkSeries, interpolate_onto
 from rom_measure.measure.landmarks import Landmark as L
 from rom_measure.media.pose import PoseBackend, PoseObservation
 from rom_measure.media.sources import Frame
 
-__all__ = ["MirroredPose", "mirrored_landmarks", "unmirror"]
+__all__ = ["MIRROR_STRIDE", "MirroredPose", "mirrored_landmarks", "unmirror"]
+
+#: The mirrored model runs on every MIRROR_STRIDE-th frame of the re-run windows, the
+#: frames between interpolated (bench/pipeline.py: about half the re-run's cost).
+MIRROR_STRIDE = 2
 
 #: Index order that swaps every left landmark with its right twin.
 SWAP = np.array([int(L(i).mirrored()) for i in range(LANDMARK_COUNT)])
@@ -64,6 +68,38 @@ class _Within:
         return any(a <= time_s <= b for a, b in self.windows)
 
 
+class _Strided(_Within):
+    """Every ``stride``-th frame of each window (and its last one) is run; the times of
+    all the frames in the windows are kept in ``times`` (for the interpolation)."""
+
+    def __init__(self, windows: list[tuple[float, float]], stride: int, frame_s: float) -> None:
+        super().__init__(windows)
+        self.stride, self.frame_s = max(1, stride), frame_s
+        self.times: list[float] = []
+        self._window: int | None = None
+        self._count = 0
+        self._last = False
+
+    def __call__(self, time_s: float) -> bool:
+        if self.times and time_s == self.times[-1]:  # asked again for the same frame
+            return self._last
+        self._last = self._decide(time_s)
+        return self._last
+
+    def _decide(self, time_s: float) -> bool:
+        if time_s > self.end_s:
+            return True  # handed on, so that _until stops the decoding there
+        at = next((i for i, (a, b) in enumerate(self.windows) if a <= time_s <= b), None)
+        if at is None:
+            return False
+        if at != self._window:
+            self._window, self._count = at, 0
+        self.times.append(time_s)
+        run = self._count % self.stride == 0 or time_s + self.frame_s > self.windows[at][1]
+        self._count += 1
+        return run
+
+
 def _mirrored_rgb(frame: Frame) -> Frame:
     """The frame's RGB picture, flipped left-right (done in the decoding thread)."""
     import cv2
@@ -97,9 +133,17 @@ class _Flipped:
 
 
 def mirrored_landmarks(
-    path: str | Path, windows: list[tuple[float, float]], model: str | Path | None = None
+    path: str | Path,
+    windows: list[tuple[float, float]],
+    model: str | Path | None = None,
+    stride: int = MIRROR_STRIDE,
 ) -> LandmarkSeries:
     """The model's landmarks on the mirrored frames of ``path`` within ``windows`` (s).
+
+    The model runs on every ``stride``-th frame of each window (and its last frame);
+    the frames between are linearly interpolated from the two run around them (both
+    detected), so the series holds every frame of the windows at about ``1/stride``
+    of the model's cost. The series' ``meta["mirror_stride"]`` says so.
 
     A fresh landmarker runs in VIDEO mode over the frames in the windows only (its
     tracking then starts at each window's first frame), so the cost is the windows'
@@ -114,13 +158,17 @@ def mirrored_landmarks(
     from rom_measure.media.sources import VideoFileSource, prefetch
 
     source = VideoFileSource(path)
-    inside = _Within(windows)
+    frame_s = 1.0 / (source.fps_hint or 30.0)
+    inside = _Strided(windows, stride, frame_s)
     if inside.windows:  # the frames before the first window are not needed
         source.seek(inside.windows[0][0])
     try:
         with MediaPipePose(pose_model_path(model), max_people=MIRROR_POSES) as backend:
             frames = _until(source.frames(inside), inside.end_s)
-            return estimate_landmarks(prefetch(map(_mirrored_rgb, frames)), _Flipped(backend),
-                                      source.size)  # fmt: skip
+            run = estimate_landmarks(prefetch(map(_mirrored_rgb, frames)), _Flipped(backend),
+                                     source.size, meta={"mirror_stride": stride})  # fmt: skip
     finally:
         source.close()
+    if stride == 1:
+        return run
+    return interpolate_onto(run, np.asarray(inside.times), (stride + 0.5) * frame_s)
