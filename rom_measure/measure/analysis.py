@@ -42,6 +42,9 @@ from rom_measure.measure.rom import (
     find_neutral,
     keep_repetitions,
 )
+from rom_measure.measure.swaps import MARGIN_DEG as STILL_LEG_MARGIN_DEG
+from rom_measure.measure.swaps import excursion as still_leg_excursion
+from rom_measure.measure.swaps import still_leg_swaps
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +196,42 @@ def _drop_lost_peaks(
     return keep_repetitions(rom, keep), [Finding("lost_limb", *message)], dropped
 
 
+def _repair_swaps(
+    series: LandmarkSeries,
+    move: Movement,
+    side: str,
+    steps: list[signal.ProcessingStep],
+    findings: list[Finding],
+) -> LandmarkSeries:
+    """Put back legs swapped by the model: by motion continuity, then by the standing leg."""
+    series, swapped = signal.repair_leg_swaps(series)
+    steps.append(signal.ProcessingStep("repair_leg_swaps", {"method": "2-state Viterbi"},
+                                       int(swapped.sum())))  # fmt: skip
+    standing = still_leg_swaps(series, move, side)
+    if standing.any() and not _measured_leg_moved(series, move, side, standing):
+        findings.append(Finding("other_leg_moved", "warning",
+                                f"only the other leg moved, not the {side} one; check the side "
+                                "measured"))  # fmt: skip
+        standing[:] = False  # no repair: the side may be wrong
+    series = signal.swap_legs(series, standing)
+    steps.append(signal.ProcessingStep("repair_standing_leg_swaps",
+                                       {"margin_deg": STILL_LEG_MARGIN_DEG},
+                                       int(standing.sum())))  # fmt: skip
+    swapped = swapped ^ standing
+    if swapped.mean() > 0.1:
+        findings.append(Finding("leg_swaps", "warning",
+                                f"the model swapped the legs in {swapped.mean():.0%} of the "
+                                "frames; they were put back"))  # fmt: skip
+    return series
+
+
+def _measured_leg_moved(series: LandmarkSeries, move: Movement, side: str,
+                        standing: np.ndarray) -> bool:
+    """Whether ``side`` moved on its own (outside the ``standing`` frames) past the margin."""
+    own = still_leg_excursion(series, move, side)[~standing]
+    return bool(np.any(np.abs(own[np.isfinite(own)]) > STILL_LEG_MARGIN_DEG))
+
+
 def _stride_note(stride: int) -> str:
     if stride <= 1:
         return ""
@@ -220,13 +259,7 @@ def analyze_landmarks(
     status[~series.detected] = "not_detected"
 
     if settings.repair_leg_swaps and move.view == "side" and move.region != "neck":
-        series, swapped = signal.repair_leg_swaps(series)
-        steps.append(signal.ProcessingStep("repair_leg_swaps", {"method": "2-state Viterbi"},
-                                           int(swapped.sum())))  # fmt: skip
-        if swapped.mean() > 0.1:
-            findings.append(Finding("leg_swaps", "warning",
-                                    f"the model swapped the legs in {swapped.mean():.0%} of the "
-                                    "frames; they were put back by motion continuity"))  # fmt: skip
+        series = _repair_swaps(series, move, side, steps, findings)
 
     gain = move.calibration_gain if settings.calibrate else 1.0
     raw = np.asarray(move.angles(series, side), dtype=np.float64) * gain

@@ -32,6 +32,7 @@ __all__ = [
     "facing_sign",
     "get_movement",
     "left_at_plus_x_sign",
+    "other_side",
 ]
 
 Side = Literal["left", "right"]
@@ -95,6 +96,8 @@ class Movement:
     approximate: str | None = None
     #: Largest excursion the method reads within 5 deg (training split); beyond it, a warning.
     valid_max_deg: float | None = None
+    #: The other leg stands still: where it moves more than the measured one, a leg swap.
+    other_leg_still: bool = False
 
     def angles(self, series: LandmarkSeries, side: str) -> np.ndarray:
         """(T,) movement angle in degrees, NaN where it is undefined.
@@ -107,7 +110,13 @@ class Movement:
         return self.angle(series, check_side(side))
 
 
+def other_side(side: str) -> str:
+    """'right' for 'left' and the reverse."""
+    return "right" if check_side(side) == "left" else "left"
+
+
 def check_side(side: str) -> str:
+    """``side`` if it is 'left' or 'right', else an :class:`InputError`."""
     if side not in SIDES:
         raise InputError(f"unknown side {side!r}: use 'left' or 'right'")
     return side
@@ -448,6 +457,7 @@ MOVEMENTS: dict[str, Movement] = {
                     NormalRange(100, 100, "AMA 100", _KOSMAHL),
                     NormalRange(116.2, 128.4, "Boone & Azen 122.3 ± 6.1", _KOSMAHL)),
             mdc=_HIP_MDC,
+            other_leg_still=True,
             rigid_segments=lambda side: ((L.of(side, "hip"), L.of(side, "knee")),),
         ),
         Movement(
@@ -462,6 +472,7 @@ MOVEMENTS: dict[str, Movement] = {
                     NormalRange(30, 30, "AMA 30", _KOSMAHL),
                     NormalRange(3.0, 16.6, "Boone & Azen 9.8 ± 6.8", _KOSMAHL)),
             mdc=_HIP_MDC,
+            other_leg_still=True,
             rigid_segments=lambda side: ((L.of(side, "hip"), L.of(side, "knee")),),
         ),
         Movement(
@@ -488,6 +499,7 @@ MOVEMENTS: dict[str, Movement] = {
                     NormalRange(20, 20, "AMA 20", "Scranton ankdf"),
                     NormalRange(8.2, 17.0, "Boone & Azen 12.6 ± 4.4", "Scranton ankdf")),
             mdc=_ANKLE_MDC,
+            other_leg_still=True,
             rigid_segments=lambda side: ((L.of(side, "heel"), L.of(side, "foot_index")),),
         ),
         Movement(
@@ -501,6 +513,7 @@ MOVEMENTS: dict[str, Movement] = {
             normal=(NormalRange(0, 50, "0-50", "World J Orthop 2017, doi 10.5312/wjo.v8.i1.21"),),
             mdc=(LiteratureMDC(7.7, "goniometer", "Konor 2012, PMID 22666642",
                                "measured for dorsiflexion; used for plantarflexion"),),
+            other_leg_still=True,
             rigid_segments=lambda side: ((L.of(side, "heel"), L.of(side, "foot_index")),),
         ),
         Movement(

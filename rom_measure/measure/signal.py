@@ -23,6 +23,7 @@ __all__ = [
     "lowpass_zero_phase",
     "repair_leg_swaps",
     "segment_length_outliers",
+    "swap_legs",
 ]
 
 LEG_PARTS = ("hip", "knee", "ankle", "heel", "foot_index")
@@ -157,21 +158,26 @@ def repair_leg_swaps(series: LandmarkSeries, swap_penalty: float = 0.15) -> tupl
     thigh = np.linalg.norm(xy[:, L.LEFT_HIP] - xy[:, L.LEFT_KNEE], axis=-1)
     scale = np.nanmedian(thigh) if np.isfinite(thigh).any() else 1.0
     swapped = _viterbi_two_states(legs / scale, swap_penalty)
-    if not swapped.any():
-        return series, swapped
+    return swap_legs(series, swapped), swapped
+
+
+def swap_legs(series: LandmarkSeries, frames: np.ndarray) -> LandmarkSeries:
+    """The series with the left and right leg landmarks exchanged on ``frames`` (T,) bool."""
+    if not frames.any():
+        return series
+    left, right = _leg_indices("left"), _leg_indices("right")
     order = np.arange(series.image.shape[1])
     order[left], order[right] = right, left
 
     def swap(array: np.ndarray) -> np.ndarray:
         fixed = array.copy()
-        fixed[swapped] = array[swapped][:, order]
+        fixed[frames] = array[frames][:, order]
         return fixed
 
-    repaired = series.replace(
+    return series.replace(
         image=swap(series.image), visibility=swap(series.visibility),
         presence=swap(series.presence), world=swap(series.world),
     )  # fmt: skip
-    return repaired, swapped
 
 
 def _viterbi_two_states(states: np.ndarray, penalty: float) -> np.ndarray:
