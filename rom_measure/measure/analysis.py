@@ -43,8 +43,7 @@ from rom_measure.measure.rom import (
     keep_repetitions,
 )
 from rom_measure.measure.swaps import MARGIN_DEG as STILL_LEG_MARGIN_DEG
-from rom_measure.measure.swaps import excursion as still_leg_excursion
-from rom_measure.measure.swaps import still_leg_swaps
+from rom_measure.measure.swaps import other_leg_moved, still_leg_swaps
 
 log = logging.getLogger(__name__)
 
@@ -208,12 +207,11 @@ def _repair_swaps(
     steps.append(signal.ProcessingStep("repair_leg_swaps", {"method": "2-state Viterbi"},
                                        int(swapped.sum())))  # fmt: skip
     standing = still_leg_swaps(series, move, side)
-    if standing.any() and not _measured_leg_moved(series, move, side, standing):
-        findings.append(Finding("other_leg_moved", "warning",
-                                f"only the other leg moved, not the {side} one; check the side "
-                                "measured"))  # fmt: skip
-        standing[:] = False  # no repair: the side may be wrong
     series = signal.swap_legs(series, standing)
+    if other_leg_moved(series, move, side):
+        findings.append(Finding("other_leg_moved", "warning",
+                                f"the other leg moved and the {side} one hardly did; check the "
+                                "side measured"))  # fmt: skip
     steps.append(signal.ProcessingStep("repair_standing_leg_swaps",
                                        {"margin_deg": STILL_LEG_MARGIN_DEG},
                                        int(standing.sum())))  # fmt: skip
@@ -223,13 +221,6 @@ def _repair_swaps(
                                 f"the model swapped the legs in {swapped.mean():.0%} of the "
                                 "frames; they were put back"))  # fmt: skip
     return series
-
-
-def _measured_leg_moved(series: LandmarkSeries, move: Movement, side: str,
-                        standing: np.ndarray) -> bool:
-    """Whether ``side`` moved on its own (outside the ``standing`` frames) past the margin."""
-    own = still_leg_excursion(series, move, side)[~standing]
-    return bool(np.any(np.abs(own[np.isfinite(own)]) > STILL_LEG_MARGIN_DEG))
 
 
 def _stride_note(stride: int) -> str:

@@ -4,8 +4,10 @@ In a side view the pose model at times labels the raised leg as the standing one
 stretch of frames (often during the hold at the top, after both knees were briefly put
 on the same leg, so motion continuity cannot tell which is which). Hip flexion and
 extension and the ankle movements are done with one leg while the other stands still,
-so a frame where the "other" leg is further from its own start posture than the
-measured leg, by a clear margin, has the labels swapped.
+so a run of frames where the "other" leg is further from its own start posture than the
+measured leg, by a clear margin, while the measured leg was moving just before or just
+after the run, has the labels swapped. (The far leg is seen worse; its noise alone does
+not come with the measured leg high at the run's ends.)
 """
 
 from __future__ import annotations
@@ -15,10 +17,15 @@ import numpy as np
 from rom_measure.measure.landmarks import LandmarkSeries
 from rom_measure.measure.movements import Movement, other_side
 
-__all__ = ["MARGIN_DEG", "excursion", "still_leg_swaps"]
+__all__ = ["MARGIN_DEG", "excursion", "other_leg_moved", "still_leg_swaps"]
 
 #: How much further (deg) the other leg must be from its start than the measured one.
 MARGIN_DEG = 8.0
+#: Around a run, the measured leg must reach this share of the other leg's excursion in it.
+CONTINUES_FRAC = 0.5
+_FLANK_S = 0.2
+#: How long a leg must keep an excursion for it to count as that leg's movement.
+SUSTAINED_S = 0.3
 _START_S = 0.5
 
 
@@ -31,11 +38,25 @@ def excursion(series: LandmarkSeries, move: Movement, side: str) -> np.ndarray:
     return angle - float(np.median(angle[start]))
 
 
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+def _flank_max(time_s: np.ndarray, values: np.ndarray, start: int, stop: int) -> float:
+    """Largest finite value within ``_FLANK_S`` before frame ``start`` or after ``stop``."""
+    before = (time_s >= time_s[start] - _FLANK_S) & (np.arange(time_s.size) < start)
+    after = (time_s <= time_s[stop - 1] + _FLANK_S) & (np.arange(time_s.size) >= stop)
+    near = values[before | after]
+    near = near[np.isfinite(near)]
+    return float(near.max()) if near.size else -np.inf
+
+
 def still_leg_swaps(series: LandmarkSeries, move: Movement, side: str) -> np.ndarray:
-    """(T,) bool: frames where the other leg moved the named way clearly more than ``side``.
+    """(T,) bool: runs where the other leg took over the measured leg's movement.
 
     Only for movements whose other leg stands still (``move.other_leg_still``); all False
-    otherwise. The caller decides whether the frames are swaps to undo or a wrong side.
+    otherwise.
     """
     frames = np.zeros(series.frames, dtype=bool)
     if not move.other_leg_still or series.frames == 0:
@@ -43,5 +64,33 @@ def still_leg_swaps(series: LandmarkSeries, move: Movement, side: str) -> np.nda
     measured = excursion(series, move, side)
     other = excursion(series, move, other_side(side))
     with np.errstate(invalid="ignore"):
-        frames = (other > MARGIN_DEG) & (other - measured > MARGIN_DEG)
+        candidate = (other > MARGIN_DEG) & (other - measured > MARGIN_DEG)
+    for start, stop in _runs(candidate):
+        taken = float(np.median(other[start:stop]))
+        if _flank_max(series.time_s, measured, start, stop) >= CONTINUES_FRAC * taken:
+            frames[start:stop] = True
     return frames
+
+
+def _sustained(time_s: np.ndarray, values: np.ndarray, span_s: float) -> float:
+    """The largest level ``values`` keep for ``span_s`` (max over frames of the window min)."""
+    best = -np.inf
+    ends = np.searchsorted(time_s, time_s + span_s, side="right")
+    for start, stop in enumerate(ends):
+        window = values[start:stop]
+        if stop - start >= 2 and np.isfinite(window).all():
+            best = max(best, float(window.min()))
+    return best
+
+
+def other_leg_moved(series: LandmarkSeries, move: Movement, side: str) -> bool:
+    """Whether the other leg did the movement and the measured one hardly did (wrong side?).
+
+    Compared on the excursion each leg keeps for ``SUSTAINED_S``, so a few frames of noise
+    on the far leg do not count.
+    """
+    if not move.other_leg_still or series.frames == 0:
+        return False
+    own = _sustained(series.time_s, excursion(series, move, side), SUSTAINED_S)
+    theirs = _sustained(series.time_s, excursion(series, move, other_side(side)), SUSTAINED_S)
+    return bool(theirs > 2 * MARGIN_DEG and own < CONTINUES_FRAC * theirs)

@@ -35,7 +35,7 @@ __all__ = [
     "write_annotated_video",
 ]
 
-MAX_SIDE_PX = 1280
+MAX_SIDE_PX = 960  # the review video: drawing and encoding cost scale with its pixels
 SKELETON = [(11, 12), (11, 23), (12, 24), (23, 24), (11, 13), (13, 15), (12, 14), (14, 16),
             (23, 25), (25, 27), (24, 26), (26, 28), (27, 29), (29, 31), (27, 31), (28, 30),
             (30, 32), (28, 32), (7, 2), (2, 0), (0, 5), (5, 8), (9, 10)]  # fmt: skip

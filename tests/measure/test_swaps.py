@@ -8,8 +8,8 @@ import pytest
 from rom_measure import analyze_landmarks
 from rom_measure.measure.movements import get_movement
 from rom_measure.measure.signal import swap_legs
-from rom_measure.measure.swaps import still_leg_swaps
-from tests.stick_figure import Camera, movement_clip
+from rom_measure.measure.swaps import other_leg_moved, still_leg_swaps
+from tests.stick_figure import Camera, movement_clip, posed, series_of
 
 SIDE_VIEW = Camera(90.0)  # on the subject's left
 
@@ -57,3 +57,16 @@ def test_only_the_other_leg_moving_is_reported_not_repaired() -> None:
     result = analyze_landmarks(series, "hip-flexion", "left")
     assert "other_leg_moved" in {f.code for f in result.quality.findings}
     assert result.quality.verdict != "ok"
+
+
+def test_the_other_leg_moving_alone_is_not_a_swap() -> None:
+    """The far leg read 30 deg off its start while the measured one is still (its noise)."""
+    _, truth = movement_clip("hip-flexion", "left", 60.0, SIDE_VIEW)
+    poses = [posed("hip-flexion", "left", a) for a in truth]
+    wobble = range(18, 26)  # in the still start, after its first 0.5 s
+    for frame in wobble:
+        poses[frame] = posed("hip-flexion", "right", 30.0)
+    series = series_of(poses, SIDE_VIEW)
+    found = still_leg_swaps(series, get_movement("hip-flexion"), "left")
+    assert not found.any()
+    assert not other_leg_moved(series, get_movement("hip-flexion"), "left")
