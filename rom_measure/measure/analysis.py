@@ -326,10 +326,12 @@ def analyze_landmarks(
     findings += check_frames(series)
     if "second_opinion" in series.meta:
         again = series.meta["second_opinion"]
-        findings.append(Finding("second_opinion", "info",
+        findings.append(Finding("second_opinion", "warning",
                                 f"{again.get('frames')} frames where the model lost the limb were "
                                 f"measured again with {again.get('model')}"
-                                + _stride_note(again.get("stride", 1))))  # fmt: skip
+                                + _stride_note(again.get("stride", 1))
+                                + "; the peak rests on that re-run, which can read 5-12 deg off: "
+                                "check the annotated video or film again"))  # fmt: skip
     findings += check_people(series)
     findings += check_landmarks(series, move.required(side))
     findings += check_view(view, move, side)

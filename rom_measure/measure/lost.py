@@ -16,7 +16,7 @@ import numpy as np
 from rom_measure.measure.geometry import angle_between, signed_angle_in_plane
 from rom_measure.measure.landmarks import Landmark as L
 from rom_measure.measure.landmarks import LandmarkSeries
-from rom_measure.measure.movements import Movement
+from rom_measure.measure.movements import Movement, other_side
 
 __all__ = [
     "LostFrames",
@@ -47,6 +47,12 @@ NEAR_NEUTRAL_FRAC = 0.25  # a dip ending below 25% of the largest excursion reac
 KNEE_HIGH_DEG = 45.0
 KNEE_HIGH_BEFORE_S = 0.5
 FLOOR_MARGIN_SHANKS = 0.5
+
+# Lunge: the front knee must stay this far (in shank lengths) ahead of the back knee,
+# having started at least KNEE_START_AHEAD_SHANKS ahead. On a rendered 25 deg lunge
+# the model put the front knee behind the back one during the hold and read 14.7 deg.
+KNEE_AHEAD_SHANKS = 0.05
+KNEE_START_AHEAD_SHANKS = 0.3
 
 # Image angle against the metric (world) landmark angle of the same joint, each from
 # its own value at the still start. The world landmarks under-read large angles: on a
@@ -151,6 +157,28 @@ def knee_on_floor(
     return out
 
 
+def knees_crossed(series: LandmarkSeries, side: str, still: np.ndarray) -> np.ndarray:
+    """Lunge: the front (measured) knee read level with or behind the back knee.
+
+    In the still start the front knee is ahead of the back one along the image's x axis;
+    it stays ahead through the lunge (both knees move forward, the back one less). A
+    front knee read within KNEE_AHEAD_SHANKS shank lengths of the back one, or behind
+    it, means the model mixed up the legs. Needs a clear order in the still start.
+    """
+    out = np.zeros(series.frames, dtype=bool)
+    xy = series.pixels()
+    ahead = xy[:, L.of(side, "knee"), 0] - xy[:, L.of(other_side(side), "knee"), 0]
+    shank = np.linalg.norm(xy[:, L.of(side, "knee")] - xy[:, L.of(side, "ankle")], axis=-1)
+    start = still & np.isfinite(ahead) & np.isfinite(shank)
+    if not start.any():
+        return out
+    sign, length = np.sign(np.median(ahead[start])), float(np.median(shank[start]))
+    if not abs(float(np.median(ahead[start]))) > KNEE_START_AHEAD_SHANKS * length:
+        return out
+    with np.errstate(invalid="ignore"):
+        return sign * ahead < KNEE_AHEAD_SHANKS * length
+
+
 def world_angle(series: LandmarkSeries, movement: Movement, side: str) -> np.ndarray:
     """The movement's sagittal angle from the metric world landmarks (NaN if not defined)."""
     w = series.world.astype(np.float64)
@@ -223,6 +251,8 @@ def find_lost_frames(
         "collapse": collapse(t, angle, neutral_deg),
         "knee_on_floor": knee_on_floor(series, side, t, angle)
         if movement.name == "hip-flexion" else empty,
+        "knees_crossed": knees_crossed(series, side, still)
+        if movement.name == "ankle-lunge" else empty,
         "world_disagreement": world_disagrees(series, movement, side, angle, still)
         if not off_plane_deg > WORLD_MAX_OFF_PLANE_DEG else empty,
     }  # fmt: skip

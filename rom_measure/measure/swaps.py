@@ -27,13 +27,20 @@ _FLANK_S = 0.2
 #: How long a leg must keep an excursion for it to count as that leg's movement.
 SUSTAINED_S = 0.3
 _START_S = 0.5
+_MIN_START_FRAMES = 5
+#: Largest spread (deg) of a leg's angle over the first 0.5 s for the start to be still.
+STILL_SPREAD_DEG = 5.0
 
 
 def excursion(series: LandmarkSeries, move: Movement, side: str) -> np.ndarray:
-    """(T,) the movement's angle of ``side`` minus its median over the clip's first 0.5 s."""
+    """(T,) the movement's angle of ``side`` minus its median over the clip's first 0.5 s.
+
+    All NaN unless that start is still (its angles within ``STILL_SPREAD_DEG``): without
+    a still start there is no reference to tell a moving leg from a standing one.
+    """
     angle = np.asarray(move.angles(series, side), dtype=np.float64)
     start = np.isfinite(angle) & (series.time_s <= series.time_s[0] + _START_S)
-    if not start.any():
+    if start.sum() < _MIN_START_FRAMES or np.ptp(angle[start]) > STILL_SPREAD_DEG:
         return np.full(series.frames, np.nan)
     return angle - float(np.median(angle[start]))
 
