@@ -200,8 +200,8 @@ def test_oblique_view_warns_from_12_deg(off_plane: float, warned: bool) -> None:
     assert (result.quality.verdict == "warning") is warned
 
 
-@pytest.mark.parametrize("name", ["neck-flexion", "neck-extension"])
-def test_side_view_neck_pitch_is_never_ok_but_keeps_its_number(name: str) -> None:
+@pytest.mark.parametrize("name", ["neck-flexion", "neck-extension", "ankle-plantarflexion"])
+def test_approximate_methods_are_never_ok_but_keep_their_number(name: str) -> None:
     """An exact stick-figure clip still gets the approximate-method warning, and its ROM."""
     series, _ = movement_clip(name, "left", 40.0, ideal_camera(name, "left"))
     result = analyze_landmarks(series, name, "left")
