@@ -20,12 +20,34 @@ from typing import Literal
 import numpy as np
 
 from rom_measure.errors import InputError
-from rom_measure.measure.geometry import best_fit_rotation_2d, rotate_2d, signed_angle_2d, wrap_deg
+from rom_measure.measure.geometry import rotate_2d, signed_angle_2d, wrap_deg
+from rom_measure.measure.head_angles import (
+    head_extension_angle,
+    head_pitch_angle,
+    head_roll_angle,
+    head_yaw_angle,
+    mesh_roll_angle,
+    mesh_yaw_angle,
+)
+from rom_measure.measure.image_axes import (
+    EARS,
+    FACE,
+    HIPS,
+    SHOULDERS,
+    SIDES,
+    VISIBLE,
+    facing_sign,
+    left_at_plus_x_sign,
+)
+from rom_measure.measure.image_axes import frontal as _frontal
+from rom_measure.measure.image_axes import midpoint as _mid
+from rom_measure.measure.image_axes import sagittal as _sagittal
 from rom_measure.measure.landmarks import Landmark as L
 from rom_measure.measure.landmarks import LandmarkSeries
 
 __all__ = [
     "MOVEMENTS",
+    "VISIBLE",
     "LiteratureMDC",
     "Movement",
     "NormalRange",
@@ -34,15 +56,6 @@ __all__ = [
     "left_at_plus_x_sign",
     "other_side",
 ]
-
-Side = Literal["left", "right"]
-SIDES: tuple[Side, Side] = ("left", "right")
-FACE = (L.NOSE, L.LEFT_EYE_INNER, L.LEFT_EYE, L.LEFT_EYE_OUTER, L.RIGHT_EYE_INNER,
-        L.RIGHT_EYE, L.RIGHT_EYE_OUTER, L.MOUTH_LEFT, L.MOUTH_RIGHT)  # fmt: skip
-EARS = (L.LEFT_EAR, L.RIGHT_EAR)
-SHOULDERS = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
-HIPS = (L.LEFT_HIP, L.RIGHT_HIP)
-VISIBLE = 0.5  # visibility above which a landmark counts as seen
 
 
 @dataclass(frozen=True)
@@ -122,66 +135,6 @@ def check_side(side: str) -> str:
     return side
 
 
-# -- clip-level normalisation ------------------------------------------------------------
-
-
-def _upright(series: LandmarkSeries) -> np.ndarray:
-    """(T, K, 2) pixel coordinates with y pointing up."""
-    xy = series.pixels()
-    xy[..., 1] *= -1.0
-    return xy
-
-
-def _median_of(values: np.ndarray, weights: np.ndarray) -> float:
-    keep = np.isfinite(values) & (weights >= VISIBLE)
-    return float(np.median(values[keep])) if keep.any() else float("nan")
-
-
-def facing_sign(series: LandmarkSeries) -> float:
-    """+1 if the subject faces image right, -1 if image left (side views).
-
-    Votes from the face (nose ahead of the ears) and both feet (toes ahead of
-    heels), each a median over the clip, scaled by the body's size in the image.
-    """
-    xy = series.pixels()
-    scale = _median_of(np.linalg.norm(xy[:, L.LEFT_SHOULDER] - xy[:, L.LEFT_HIP], axis=-1),
-                       series.visibility[:, L.LEFT_SHOULDER]) or 1.0  # fmt: skip
-    nose_ahead = xy[:, L.NOSE, 0] - xy[:, EARS, 0].mean(axis=1)
-    votes = [_median_of(nose_ahead, series.visibility[:, L.NOSE])]
-    for side in SIDES:
-        toe, heel = L.of(side, "foot_index"), L.of(side, "heel")
-        votes.append(_median_of(xy[:, toe, 0] - xy[:, heel, 0], series.visibility[:, toe]))
-    total = np.nansum(np.asarray(votes) / (scale if np.isfinite(scale) else 1.0))
-    return 1.0 if total >= 0 else -1.0
-
-
-def left_at_plus_x_sign(series: LandmarkSeries) -> float:
-    """+1 if the subject's left is at image right (front view), -1 otherwise (back view)."""
-    xy = series.pixels()
-    width = xy[:, L.LEFT_SHOULDER, 0] - xy[:, L.RIGHT_SHOULDER, 0]
-    hips = xy[:, L.LEFT_HIP, 0] - xy[:, L.RIGHT_HIP, 0]
-    vote = np.nanmedian(np.concatenate([width, hips])) if np.isfinite(width).any() else 1.0
-    return 1.0 if not vote < 0 else -1.0
-
-
-def _sagittal(series: LandmarkSeries) -> np.ndarray:
-    """Upright pixel coordinates with the subject facing +x."""
-    xy = _upright(series)
-    xy[..., 0] *= facing_sign(series)
-    return xy
-
-
-def _frontal(series: LandmarkSeries) -> np.ndarray:
-    """Upright pixel coordinates with the subject's left at +x."""
-    xy = _upright(series)
-    xy[..., 0] *= left_at_plus_x_sign(series)
-    return xy
-
-
-def _mid(xy: np.ndarray, a: L, b: L) -> np.ndarray:
-    return 0.5 * (xy[:, a] + xy[:, b])
-
-
 # -- angle functions --------------------------------------------------------------------
 
 
@@ -226,127 +179,6 @@ def shank_inclination_angle(series: LandmarkSeries, side: str) -> np.ndarray:
     xy = _sagittal(series)
     shank_up = xy[:, L.of(side, "knee")] - xy[:, L.of(side, "ankle")]
     return -signed_angle_2d(np.array([0.0, 1.0]), shank_up)
-
-
-def _trunk_tilt_2d(xy: np.ndarray, series: LandmarkSeries) -> np.ndarray:
-    """Counter-clockwise tilt of the trunk line from vertical, or 0 where hips are unseen.
-
-    Neck clips often frame only head and shoulders; then the trunk is taken as still.
-    """
-    hips_seen = (series.visibility[:, list(HIPS)] >= VISIBLE).all(axis=1)
-    if hips_seen.mean() < 0.8:
-        return np.zeros(series.frames)
-    trunk_up = _mid(xy, *SHOULDERS) - _mid(xy, *HIPS)
-    return signed_angle_2d(np.array([0.0, 1.0]), trunk_up)
-
-
-def _reference_shape(points: np.ndarray, series: LandmarkSeries) -> np.ndarray:
-    """Median face configuration over the first second (the still start), centred.
-
-    Falls back to the whole clip when the face is unseen at the start; a face never
-    seen gives NaN (and so NaN angles), without numpy's all-NaN warnings.
-    """
-    seen = np.isfinite(points).all(axis=(1, 2))
-    start = seen & (series.time_s <= series.time_s[0] + 1.0)
-    frames = start if start.any() else seen
-    if not frames.any():
-        return np.full(points.shape[1:], np.nan)
-    ref = np.median(points[frames], axis=0)
-    return ref - ref.mean(axis=0)
-
-
-def head_pitch_angle(series: LandmarkSeries, side: str) -> np.ndarray:
-    """Head flexion: rotation of the face's midline points relative to the trunk, side view.
-
-    The face's rotation is the least-squares 2D rotation of the nose and the midpoints
-    of the inner eyes, eyes, outer eyes and mouth corners from their configuration at
-    the start of the clip. Midpoints lie in the mid-sagittal plane, so perspective
-    does not distort their configuration; ears are left out (their landmark barely
-    follows head pitch).
-    """
-    xy = _sagittal(series)
-    pairs = ((L.LEFT_EYE_INNER, L.RIGHT_EYE_INNER), (L.LEFT_EYE, L.RIGHT_EYE),
-             (L.LEFT_EYE_OUTER, L.RIGHT_EYE_OUTER), (L.MOUTH_LEFT, L.MOUTH_RIGHT))  # fmt: skip
-    face = np.stack([xy[:, L.NOSE], *(_mid(xy, a, b) for a, b in pairs)], axis=1)
-    head_ccw = best_fit_rotation_2d(_reference_shape(face, series), face)
-    return -(head_ccw - _trunk_tilt_2d(xy, series))
-
-
-def head_extension_angle(series: LandmarkSeries, side: str) -> np.ndarray:
-    """Head pitch with the sign reversed (looking up is positive)."""
-    return -head_pitch_angle(series, side)
-
-
-def head_roll_angle(series: LandmarkSeries, side: str) -> np.ndarray:
-    """Lateral flexion: head line (eyes, ears, mouth) against the shoulder line, front view."""
-    xy = _frontal(series)
-    shoulder_line = xy[:, L.LEFT_SHOULDER] - xy[:, L.RIGHT_SHOULDER]
-    pairs = ((L.LEFT_EYE_OUTER, L.RIGHT_EYE_OUTER, 1.0), (L.LEFT_EYE, L.RIGHT_EYE, 1.0),
-             (L.LEFT_EAR, L.RIGHT_EAR, 1.0), (L.MOUTH_LEFT, L.MOUTH_RIGHT, 0.5))  # fmt: skip
-    head_line = sum(w * _unit2(xy[:, a] - xy[:, b]) for a, b, w in pairs)
-    roll_ccw = signed_angle_2d(shoulder_line, head_line)
-    return -roll_ccw if side == "left" else roll_ccw
-
-
-def _unit2(v: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(v, axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return v / norm
-
-
-def head_yaw_angle(series: LandmarkSeries, side: str) -> np.ndarray:
-    """Neck rotation: head yaw from a 3D face fit, front view (trunk assumed still).
-
-    See :mod:`rom_measure.measure.headpose` for the face template and the solvePnP fit. The
-    trunk's yaw is not subtracted: MediaPipe's metric landmarks turn the shoulders
-    with the head (25 deg of false trunk yaw at 60 deg of head yaw on rendered
-    subjects), so trunk rotation is checked from the shoulder width instead.
-    """
-    from rom_measure.measure.headpose import head_yaw_deg
-
-    yaw = head_yaw_deg(series)
-    return yaw if side == "left" else -yaw
-
-
-def _mesh_rotations(series: LandmarkSeries) -> np.ndarray | None:
-    """(T, 3, 3) head rotations from the face mesh, or None without a mesh."""
-    if series.face is None:
-        return None
-    from rom_measure.measure.facepose import head_rotations
-
-    return head_rotations(series.face, series.time_s, left_at_plus_x_sign(series))
-
-
-def mesh_yaw_angle(series: LandmarkSeries, side: str) -> np.ndarray:
-    """Neck rotation from the face mesh: yaw of the head's rigid points from the start.
-
-    Without a face mesh, NaN (:meth:`Movement.angles` then uses the pose landmarks).
-    """
-    from rom_measure.measure.facepose import axes_angles
-
-    rotations = _mesh_rotations(series)
-    if rotations is None:
-        return np.full(series.frames, np.nan)
-    yaw = np.array([axes_angles(r)[0] for r in rotations])
-    return yaw if side == "left" else -yaw
-
-
-def mesh_roll_angle(series: LandmarkSeries, side: str) -> np.ndarray:
-    """Lateral flexion from the face mesh: head roll from the start against the shoulder line.
-
-    Without a face mesh, NaN.
-    """
-    from rom_measure.measure.facepose import axes_angles
-
-    rotations = _mesh_rotations(series)
-    if rotations is None:
-        return np.full(series.frames, np.nan)
-    xy = _frontal(series)
-    shoulder_ccw = signed_angle_2d(
-        np.array([1.0, 0.0]), xy[:, L.LEFT_SHOULDER] - xy[:, L.RIGHT_SHOULDER]
-    )
-    roll_ccw = np.array([axes_angles(r)[2] for r in rotations]) - shoulder_ccw
-    return -roll_ccw if side == "left" else roll_ccw
 
 
 # -- the registry -----------------------------------------------------------------------
