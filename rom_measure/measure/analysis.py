@@ -242,9 +242,10 @@ def analyze_landmarks(
     side = check_side(side)
     steps: list[signal.ProcessingStep] = []
     findings: list[Finding] = []
-    if move.face_mesh and series.face is None and move.without_mesh is not None:
-        move = move.without_mesh
-        findings.append(Finding("no_face_mesh", "info", "the landmarks have no face mesh: "
+    if move.mesh_missing(series):
+        why = "have no face mesh" if series.face is None else "have too few usable face-mesh frames"
+        move = move.without_mesh  # type: ignore[assignment]
+        findings.append(Finding("no_face_mesh", "info", f"the landmarks {why}: "
                                 "measured with the pose-landmark method"))  # fmt: skip
     status = np.full(series.frames, "ok", dtype=object)
     status[~series.detected] = "not_detected"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "PRESENT_SCORE",
     "RIGID_POINTS",
     "axes_angles",
     "best_fit_rotation_3d",
@@ -34,6 +35,8 @@ __all__ = [
 # level (those are poorly placed on the far side of a turned face): training residual
 # after the fitted gain, median/max, 1.2/1.7 deg against 2.1/2.4 (rotation), 1.0/1.8
 # against 0.8/1.3 (lateral flexion).
+#: Face-presence probability from which a frame's mesh is used by the front-view fit.
+PRESENT_SCORE = 0.5
 RIGID_POINTS = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 33, 133, 263, 362)
 _MIN_POINTS = 12
 _START_S = 1.0
@@ -113,3 +116,69 @@ def head_rotations(
     for index in np.flatnonzero(found):
         out[index] = best_fit_rotation_3d(reference, points[index])
     return out
+
+
+#: Largest RMS misfit of the rigid points after the in-image similarity fit, as a share
+#: of their RMS spread, for a profile frame to count (a mesh that lost the face deforms;
+#: a sound one misfits up to ~0.5 at full flexion, as the profile changes shape).
+MAX_PROFILE_RESIDUAL = 0.6
+#: Largest change of the face's size in the image from the start (a factor either way).
+MAX_PROFILE_SCALE = 1.25
+
+
+#: Share of the points kept (those fitting best) for the second, trimmed fit.
+PROFILE_KEEP = 0.5
+
+
+def _profile_misfit(reference: np.ndarray, points: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
+    """(T, N) distance of each point from the reference turned by ``angle_deg`` and scaled."""
+    theta = np.radians(angle_deg)[:, None]
+    turned = np.stack([np.cos(theta) * reference[:, 0] - np.sin(theta) * reference[:, 1],
+                       np.sin(theta) * reference[:, 0] + np.cos(theta) * reference[:, 1]], axis=-1)  # fmt: skip
+    scale = (turned * points).sum(axis=(1, 2)) / (turned**2).sum(axis=(1, 2))
+    return np.linalg.norm(points - scale[:, None, None] * turned, axis=2)
+
+
+def profile_rotations(points: np.ndarray, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """In-image rotation (deg, counter-clockwise, y up) of a profile face from the still start.
+
+    ``points`` is (T, N, 2) upright image coordinates of rigid face points. In a side
+    view head pitch turns them about an axis toward the camera, i.e. within the image,
+    so a 2D similarity fit (Procrustes: rotation, uniform scale, translation) against
+    their median centred configuration over the first second gives the pitch. Returns
+    the angles and each frame's RMS misfit as a share of the reference's RMS spread;
+    angles are NaN where the misfit exceeds ``MAX_PROFILE_RESIDUAL`` or points are missing.
+    """
+    from rom_measure.measure.geometry import best_fit_rotation_2d
+
+    pts = np.asarray(points, dtype=np.float64)
+    frames = pts.shape[0]
+    found = np.isfinite(pts).all(axis=(1, 2))
+    angle, residual = np.full(frames, np.nan), np.full(frames, np.nan)
+    if not found.any():
+        return angle, residual
+    centred = pts - pts.mean(axis=1, keepdims=True)
+    start = found & (time_s <= time_s[0] + _START_S)
+    reference = np.median(centred[start if start.any() else found], axis=0)
+    spread = float(np.sqrt((reference**2).sum(axis=1).mean()))
+    angle[found] = best_fit_rotation_2d(reference, centred[found])
+    if PROFILE_KEEP < 1.0:  # refit on the points that fit best (the rigid part of the face)
+        misfit = _profile_misfit(reference, centred[found], angle[found])
+        keep = misfit <= np.quantile(misfit, PROFILE_KEEP, axis=1, keepdims=True)
+        angle[found] = best_fit_rotation_2d(reference, centred[found], keep.astype(np.float64))
+    theta = np.radians(angle[found])
+    cos, sin = np.cos(theta)[:, None], np.sin(theta)[:, None]
+    turned = np.stack([cos * reference[:, 0] - sin * reference[:, 1],
+                       sin * reference[:, 0] + cos * reference[:, 1]], axis=-1)  # fmt: skip
+    mine = centred[found]
+    scale = (turned * mine).sum(axis=(1, 2)) / (turned**2).sum(axis=(1, 2))
+    misfit = mine - scale[:, None, None] * turned
+    residual[found] = np.sqrt((misfit**2).sum(axis=2).mean(axis=1)) / (scale * spread)
+    sized = np.full(frames, np.nan)
+    sized[found] = scale
+    with np.errstate(invalid="ignore"):
+        bad = ~(residual <= MAX_PROFILE_RESIDUAL) | ~(
+            np.abs(np.log(sized)) <= np.log(MAX_PROFILE_SCALE)
+        )
+    angle[bad] = np.nan
+    return angle, residual

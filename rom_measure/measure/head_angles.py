@@ -9,7 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from rom_measure.measure.geometry import best_fit_rotation_2d, signed_angle_2d
-from rom_measure.measure.image_axes import HIPS, SHOULDERS, VISIBLE, left_at_plus_x_sign
+from rom_measure.measure.image_axes import (
+    HIPS,
+    SHOULDERS,
+    VISIBLE,
+    facing_sign,
+    left_at_plus_x_sign,
+)
 from rom_measure.measure.image_axes import frontal as _frontal
 from rom_measure.measure.image_axes import midpoint as _mid
 from rom_measure.measure.image_axes import sagittal as _sagittal
@@ -18,7 +24,7 @@ from rom_measure.measure.landmarks import LandmarkSeries
 
 __all__ = [
     "head_extension_angle", "head_pitch_angle", "head_roll_angle", "head_yaw_angle",
-    "mesh_roll_angle", "mesh_yaw_angle", "trunk_tilt_2d",
+    "mesh_pitch_angle", "mesh_roll_angle", "mesh_yaw_angle", "trunk_tilt_2d",
 ]  # fmt: skip
 
 
@@ -66,6 +72,24 @@ def head_pitch_angle(series: LandmarkSeries, side: str) -> np.ndarray:
     return -(head_ccw - trunk_tilt_2d(xy, series))
 
 
+def mesh_pitch_angle(series: LandmarkSeries, side: str) -> np.ndarray:
+    """Head flexion from the face mesh in profile: in-image rotation minus the trunk's tilt.
+
+    The rigid mesh points (:data:`~rom_measure.measure.facepose.RIGID_POINTS`) are used
+    whatever the mesh's face-presence score, which is low in profile; a frame counts
+    when the points keep their rigid shape (see
+    :func:`~rom_measure.measure.facepose.profile_rotations`). Without a mesh, NaN.
+    """
+    if series.face is None:
+        return np.full(series.frames, np.nan)
+    from rom_measure.measure.facepose import RIGID_POINTS, profile_rotations
+
+    face = series.face[:, list(RIGID_POINTS), :2].astype(np.float64)
+    face = face * np.array([facing_sign(series), -1.0])
+    head_ccw, _ = profile_rotations(face, series.time_s)
+    return -(head_ccw - trunk_tilt_2d(_sagittal(series), series))
+
+
 def head_extension_angle(series: LandmarkSeries, side: str) -> np.ndarray:
     """Head pitch with the sign reversed (looking up is positive)."""
     return -head_pitch_angle(series, side)
@@ -106,9 +130,14 @@ def _mesh_rotations(series: LandmarkSeries) -> np.ndarray | None:
     """(T, 3, 3) head rotations from the face mesh, or None without a mesh."""
     if series.face is None:
         return None
-    from rom_measure.measure.facepose import head_rotations
+    from rom_measure.measure.facepose import PRESENT_SCORE, head_rotations
 
-    return head_rotations(series.face, series.time_s, left_at_plus_x_sign(series))
+    face = series.face
+    if series.face_score is not None:  # the front-view fit trusts only a present face
+        with np.errstate(invalid="ignore"):
+            present = series.face_score >= PRESENT_SCORE
+        face = np.where(present[:, None, None], face, np.nan)
+    return head_rotations(face, series.time_s, left_at_plus_x_sign(series))
 
 
 def mesh_yaw_angle(series: LandmarkSeries, side: str) -> np.ndarray:

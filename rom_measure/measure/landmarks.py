@@ -11,7 +11,10 @@ Arrays (T frames, K = 33 BlazePose landmarks):
 - ``people`` (T,) int16: how many people the model found in the frame.
 - ``face`` (T, 468, 3) float32 or None: the face mesh of the subject (neck movements
   only), x, y in image pixels, z relative depth scaled like x (larger = farther from
-  the camera); NaN where the mesh was not found or not trusted.
+  the camera); NaN where the mesh was not found (no usable face crop).
+- ``face_score`` (T,) float32 or None: the mesh's face-presence probability per frame
+  (low in profile, where the points are still usable for an in-image fit). Series saved
+  before it existed have None, and their ``face`` is NaN where the score was low.
 """
 
 from __future__ import annotations
@@ -103,6 +106,7 @@ class LandmarkSeries:
     image_size: tuple[int, int]  # (width, height) in pixels, after rotation
     meta: dict[str, Any] = field(default_factory=dict)
     face: np.ndarray | None = None
+    face_score: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         problems = _shape_problems(self)
@@ -134,7 +138,9 @@ class LandmarkSeries:
         """The series restricted to some frames (a boolean mask, indices or a slice)."""
         arrays = ("time_s", "image", "visibility", "presence", "world", "people")
         changes = {name: getattr(self, name)[frames] for name in arrays}
-        return self.replace(**changes, face=None if self.face is None else self.face[frames])
+        optional = {name: None if getattr(self, name) is None else getattr(self, name)[frames]
+                    for name in ("face", "face_score")}  # fmt: skip
+        return self.replace(**changes, **optional)
 
     def replace(self, **changes: Any) -> LandmarkSeries:
         """A copy with some fields replaced (validated again)."""
@@ -192,6 +198,8 @@ def _shape_problems(series: LandmarkSeries) -> list[str]:
     ]
     if series.face is not None and series.face.shape != (t, FACE_POINT_COUNT, 3):
         problems.append(f"face has shape {series.face.shape}, expected {(t, FACE_POINT_COUNT, 3)}")
+    if series.face_score is not None and series.face_score.shape != (t,):
+        problems.append(f"face_score has shape {series.face_score.shape}, expected {(t,)}")
     if t > 1 and not np.all(np.diff(series.time_s) > 0):
         problems.append("time_s is not strictly increasing")
     if len(series.image_size) != 2 or min(series.image_size) <= 0:

@@ -393,6 +393,10 @@ def merge_second_opinion(
         face = series.face.copy()
         face[use] = np.nan if second.face is None else second.face[nearest[use]]
         arrays["face"] = face
+    if series.face_score is not None:
+        score = series.face_score.copy()
+        score[use] = np.nan if second.face_score is None else second.face_score[nearest[use]]
+        arrays["face_score"] = score
     stride = int(second.meta.get("mirror_stride", 1))
     meta = {**series.meta, "second_opinion": {"model": second.meta.get("model"),
                                               "frames": int(use.sum()),

@@ -111,15 +111,28 @@ class Movement:
     valid_max_deg: float | None = None
     #: The other leg stands still: where it moves more than the measured one, a leg swap.
     other_leg_still: bool = False
+    #: Share of the detected frames the mesh angle must cover, else the pose-landmark method.
+    min_mesh_share: float = 0.0
+
+    def mesh_missing(self, series: LandmarkSeries) -> bool:
+        """A face-mesh movement whose series has no (usable) mesh: use ``without_mesh``."""
+        if not self.face_mesh or self.without_mesh is None:
+            return False
+        if series.face is None:
+            return True
+        if self.min_mesh_share <= 0.0 or not series.detected.any():
+            return False
+        usable = np.isfinite(self.angle(series, "left"))[series.detected]
+        return bool(usable.mean() < self.min_mesh_share)
 
     def angles(self, series: LandmarkSeries, side: str) -> np.ndarray:
         """(T,) movement angle in degrees, NaN where it is undefined.
 
-        A face-mesh movement given a series without a mesh (e.g. the live preview) uses
-        its pose-landmark method.
+        A face-mesh movement given a series without a usable mesh (e.g. the live
+        preview) uses its pose-landmark method.
         """
-        if self.face_mesh and series.face is None and self.without_mesh is not None:
-            return self.without_mesh.angles(series, side)
+        if self.mesh_missing(series):
+            return self.without_mesh.angles(series, side)  # type: ignore[union-attr]
         return self.angle(series, check_side(side))
 
 

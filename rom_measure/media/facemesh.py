@@ -17,13 +17,16 @@ from typing import Any
 import numpy as np
 
 from rom_measure.errors import AssetError
+from rom_measure.measure.facepose import PRESENT_SCORE
 
 __all__ = ["FACE_POINTS", "FaceMesh", "FaceMeshTrack", "face_crop"]
 
 FACE_POINTS = 468
 INPUT_PX = 192
 MARGIN = 1.5  # crop side / face extent, like MediaPipe's face ROI
-MIN_SCORE = 0.5  # face-presence probability below which the frame gets NaN
+MIN_SCORE = (
+    PRESENT_SCORE  # face-presence probability below which the front-view fit ignores a frame
+)
 OUT_OF_FRAME = 0.25  # share of the crop side allowed beyond the image border
 _FACE = list(range(11))  # BlazePose nose, eyes, ears, mouth corners
 _EYES = (2, 5)  # left, right eye
@@ -123,15 +126,17 @@ class FaceMesh:
         return crop.to_image(raw), float(1.0 / (1.0 + np.exp(-logit)))
 
     def frame(self, rgb: np.ndarray, pose_px: np.ndarray) -> tuple[np.ndarray, float]:
-        """Points for one frame from its pose landmarks ((33, >=2) pixels); NaN when unusable."""
+        """Points and presence score for one frame from its pose landmarks ((33, >=2) pixels).
+
+        NaN when there is no usable crop. The points are kept whatever the score (in
+        profile the score is low but the points still follow the head); consumers gate
+        on the score themselves.
+        """
         crop = face_crop(np.asarray(pose_px, dtype=np.float64)[_FACE, :2])
         height, width = rgb.shape[:2]
         if crop is None or not crop.inside(width, height):
             return np.full((FACE_POINTS, 3), np.nan), float("nan")
-        points, score = self.run(rgb, crop)
-        if score < MIN_SCORE:
-            points = np.full_like(points, np.nan)
-        return points, score
+        return self.run(rgb, crop)
 
 
 class FaceMeshTrack:
@@ -157,3 +162,7 @@ class FaceMeshTrack:
     def array(self) -> np.ndarray:
         """(T, 468, 3) float32 image-pixel points."""
         return np.stack(self.points) if self.points else np.empty((0, FACE_POINTS, 3), np.float32)
+
+    def score_array(self) -> np.ndarray:
+        """(T,) float32 face-presence probabilities (NaN where no crop was usable)."""
+        return np.asarray(self.scores, dtype=np.float32)

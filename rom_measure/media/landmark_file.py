@@ -1,7 +1,7 @@
 """Landmark series on disk: ``landmarks.npz`` (arrays plus a JSON header and metadata).
 
-The face mesh (``face``, neck movements only) is an optional array: files without it
-load with ``face=None``, so files written before it existed still read.
+The face mesh (``face`` and ``face_score``, neck movements only) are optional arrays:
+files without them load with None, so files written before it existed still read.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from rom_measure.measure.landmarks import FORMAT_VERSION, LandmarkSeries
 __all__ = ["load_landmarks", "save_landmarks"]
 
 _ARRAYS = ("time_s", "image", "visibility", "presence", "world", "people")
+_OPTIONAL = ("face", "face_score")
 
 
 def save_landmarks(series: LandmarkSeries, path: Path) -> None:
     """Write ``.npz`` arrays with the metadata as a JSON string, atomically."""
     header = {"format_version": FORMAT_VERSION, "image_size": list(series.image_size)}
-    optional = {} if series.face is None else {"face": series.face.astype(np.float32)}
+    optional = {name: getattr(series, name).astype(np.float32)
+                for name in _OPTIONAL if getattr(series, name) is not None}  # fmt: skip
     with atomic_path(Path(path), suffix=".npz") as tmp:
         np.savez_compressed(
             tmp,
@@ -44,7 +46,7 @@ def load_landmarks(path: Path) -> LandmarkSeries:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
             arrays = {name: data[name] for name in _ARRAYS}
-            face = data["face"] if "face" in data.files else None
+            optional = {name: data[name] if name in data.files else None for name in _OPTIONAL}
             meta = json.loads(str(data["meta"]))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise InputError(f"{path} is not a rom_measure landmark file ({error})") from error
@@ -53,4 +55,4 @@ def load_landmarks(path: Path) -> LandmarkSeries:
             f"{path} has landmark format {header.get('format_version')}, "
             f"this version reads {FORMAT_VERSION}"
         )
-    return LandmarkSeries(image_size=tuple(header["image_size"]), meta=meta, face=face, **arrays)
+    return LandmarkSeries(image_size=tuple(header["image_size"]), meta=meta, **optional, **arrays)

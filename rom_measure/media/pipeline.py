@@ -57,7 +57,8 @@ def pipeline_signature(model: str | Path | None = None, face_mesh: bool = False)
         "min_detection_confidence": fields["min_detection_confidence"].default,
         "min_tracking_confidence": fields["min_tracking_confidence"].default,
         "mirror_poses": MIRROR_POSES,
-        "face_mesh": face_mesh,
+        # "scored": the mesh is kept at any presence score, with the score saved beside it
+        "face_mesh": "scored" if face_mesh else False,
     }
 
 
@@ -127,7 +128,8 @@ def video_landmarks(
     if face_track is not None:
         meta = {**series.meta, "face_model": face_track.mesh.model_path.name,
                 "face_model_sha256": model_sha256(face_track.mesh.model_path)}  # fmt: skip
-        series = series.replace(face=face_track.array(), meta=meta)
+        series = series.replace(face=face_track.array(), face_score=face_track.score_array(),
+                                meta=meta)  # fmt: skip
     return _with_capture_times(series, Path(path))
 
 

@@ -8,10 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rom_measure.measure.facepose import (
+    MAX_PROFILE_RESIDUAL,
     RIGID_POINTS,
     axes_angles,
     best_fit_rotation_3d,
     head_rotations,
+    profile_rotations,
     rotation,
     to_subject_axes,
 )
@@ -80,3 +82,40 @@ def test_head_rotations_are_relative_to_the_still_start(left_at_plus_x: float) -
 def test_no_face_gives_nan() -> None:
     face = np.full((5, 468, 3), np.nan)
     assert np.isnan(head_rotations(face, np.arange(5.0))).all()
+
+
+def _profile(seed: int = 0) -> np.ndarray:
+    """(N, 2) points of a face-sized blob seen in profile (upright image axes, pixels)."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(40, 2)) * np.array([45.0, 60.0])
+
+
+def _turned(points: np.ndarray, deg: float) -> np.ndarray:
+    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    return points @ np.array([[c, -s], [s, c]]).T
+
+
+@settings(max_examples=40, deadline=None)
+@given(deg=st.floats(-60.0, 60.0), scale=st.floats(0.85, 1.15), dx=st.floats(-300, 300))
+def test_profile_rotation_recovers_an_in_image_turn(deg: float, scale: float, dx: float) -> None:
+    """A rigid 2D turn (with any shift and a modest change of size) is read back exactly."""
+    ref = _profile()
+    clip = np.stack([ref] * 30 + [scale * _turned(ref, deg) + [dx, 0.5 * dx]])
+    angle, residual = profile_rotations(clip, np.arange(31) / 30.0)
+    np.testing.assert_allclose(angle[:30], 0.0, atol=1e-9)
+    assert angle[30] == pytest.approx(deg, abs=1e-9)
+    assert residual[30] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_profile_rotation_drops_a_deformed_or_resized_mesh() -> None:
+    """A mesh that lost its shape, or whose size jumped, gives NaN; missing points too."""
+    ref = _profile()
+    rng = np.random.default_rng(1)
+    scrambled = ref + rng.normal(size=ref.shape) * 60.0
+    missing = ref.copy()
+    missing[3] = np.nan
+    clip = np.stack([ref] * 30 + [_turned(ref, 20.0), scrambled, 1.6 * ref, missing])
+    angle, residual = profile_rotations(clip, np.arange(34) / 30.0)
+    assert angle[30] == pytest.approx(20.0, abs=1e-9)
+    assert residual[31] > MAX_PROFILE_RESIDUAL and np.isnan(angle[31])
+    assert np.isnan(angle[32]) and np.isnan(angle[33])
