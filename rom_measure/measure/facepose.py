@@ -124,19 +124,25 @@ def head_rotations(
 MAX_PROFILE_RESIDUAL = 0.6
 #: Largest change of the face's size in the image from the start (a factor either way).
 MAX_PROFILE_SCALE = 1.25
-
-
 #: Share of the points kept (those fitting best) for the second, trimmed fit.
 PROFILE_KEEP = 0.5
 
 
-def _profile_misfit(reference: np.ndarray, points: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
-    """(T, N) distance of each point from the reference turned by ``angle_deg`` and scaled."""
+def _turned(reference: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
+    """(T, N, 2): the (N, 2) ``reference`` turned counter-clockwise by each angle."""
     theta = np.radians(angle_deg)[:, None]
-    turned = np.stack([np.cos(theta) * reference[:, 0] - np.sin(theta) * reference[:, 1],
-                       np.sin(theta) * reference[:, 0] + np.cos(theta) * reference[:, 1]], axis=-1)  # fmt: skip
+    cos, sin = np.cos(theta), np.sin(theta)
+    x, y = reference[:, 0], reference[:, 1]
+    return np.stack([cos * x - sin * y, sin * x + cos * y], axis=-1)
+
+
+def _similarity_misfit(
+    reference: np.ndarray, points: np.ndarray, angle_deg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(T, N) distance of each centred point from the turned, best-scaled reference; (T,) scale."""
+    turned = _turned(reference, angle_deg)
     scale = (turned * points).sum(axis=(1, 2)) / (turned**2).sum(axis=(1, 2))
-    return np.linalg.norm(points - scale[:, None, None] * turned, axis=2)
+    return np.linalg.norm(points - scale[:, None, None] * turned, axis=2), scale
 
 
 def profile_rotations(points: np.ndarray, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -145,40 +151,32 @@ def profile_rotations(points: np.ndarray, time_s: np.ndarray) -> tuple[np.ndarra
     ``points`` is (T, N, 2) upright image coordinates of rigid face points. In a side
     view head pitch turns them about an axis toward the camera, i.e. within the image,
     so a 2D similarity fit (Procrustes: rotation, uniform scale, translation) against
-    their median centred configuration over the first second gives the pitch. Returns
-    the angles and each frame's RMS misfit as a share of the reference's RMS spread;
-    angles are NaN where the misfit exceeds ``MAX_PROFILE_RESIDUAL`` or points are missing.
+    their median centred configuration over the first second gives the pitch; it is
+    refitted on the ``PROFILE_KEEP`` share of the points that fit best. Returns the angles
+    and each frame's RMS misfit as a share of the reference's RMS spread; angles are NaN
+    where points are missing, the misfit exceeds ``MAX_PROFILE_RESIDUAL`` or the face's
+    size changed by more than ``MAX_PROFILE_SCALE``.
     """
     from rom_measure.measure.geometry import best_fit_rotation_2d
 
     pts = np.asarray(points, dtype=np.float64)
-    frames = pts.shape[0]
     found = np.isfinite(pts).all(axis=(1, 2))
-    angle, residual = np.full(frames, np.nan), np.full(frames, np.nan)
+    angle, residual = np.full(pts.shape[0], np.nan), np.full(pts.shape[0], np.nan)
     if not found.any():
         return angle, residual
-    centred = pts - pts.mean(axis=1, keepdims=True)
-    start = found & (time_s <= time_s[0] + _START_S)
-    reference = np.median(centred[start if start.any() else found], axis=0)
+    centred = pts[found] - pts[found].mean(axis=1, keepdims=True)
+    start = (time_s <= time_s[0] + _START_S)[found]
+    reference = np.median(centred[start] if start.any() else centred, axis=0)
+    first = best_fit_rotation_2d(reference, centred)
+    misfit, _ = _similarity_misfit(reference, centred, first)
+    keep = misfit <= np.quantile(misfit, PROFILE_KEEP, axis=1, keepdims=True)
+    turn = best_fit_rotation_2d(reference, centred, keep.astype(np.float64))
+    misfit, scale = _similarity_misfit(reference, centred, turn)
     spread = float(np.sqrt((reference**2).sum(axis=1).mean()))
-    angle[found] = best_fit_rotation_2d(reference, centred[found])
-    if PROFILE_KEEP < 1.0:  # refit on the points that fit best (the rigid part of the face)
-        misfit = _profile_misfit(reference, centred[found], angle[found])
-        keep = misfit <= np.quantile(misfit, PROFILE_KEEP, axis=1, keepdims=True)
-        angle[found] = best_fit_rotation_2d(reference, centred[found], keep.astype(np.float64))
-    theta = np.radians(angle[found])
-    cos, sin = np.cos(theta)[:, None], np.sin(theta)[:, None]
-    turned = np.stack([cos * reference[:, 0] - sin * reference[:, 1],
-                       sin * reference[:, 0] + cos * reference[:, 1]], axis=-1)  # fmt: skip
-    mine = centred[found]
-    scale = (turned * mine).sum(axis=(1, 2)) / (turned**2).sum(axis=(1, 2))
-    misfit = mine - scale[:, None, None] * turned
-    residual[found] = np.sqrt((misfit**2).sum(axis=2).mean(axis=1)) / (scale * spread)
-    sized = np.full(frames, np.nan)
-    sized[found] = scale
-    with np.errstate(invalid="ignore"):
-        bad = ~(residual <= MAX_PROFILE_RESIDUAL) | ~(
-            np.abs(np.log(sized)) <= np.log(MAX_PROFILE_SCALE)
+    residual[found] = np.sqrt((misfit**2).mean(axis=1)) / (scale * spread)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sound = (residual[found] <= MAX_PROFILE_RESIDUAL) & (
+            np.abs(np.log(scale)) <= np.log(MAX_PROFILE_SCALE)
         )
-    angle[bad] = np.nan
+    angle[np.flatnonzero(found)[sound]] = turn[sound]
     return angle, residual

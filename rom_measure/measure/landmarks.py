@@ -178,7 +178,7 @@ def interpolate_onto(
     people = np.where(exact, series.people[after], np.maximum(series.people[before],
                                                               series.people[after]))  # fmt: skip
     return series.replace(time_s=time_s, people=people.astype(series.people.dtype),
-                          face=None, **arrays)  # fmt: skip
+                          face=None, face_score=None, **arrays)  # fmt: skip
 
 
 def _shape_problems(series: LandmarkSeries) -> list[str]:

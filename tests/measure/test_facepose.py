@@ -17,6 +17,7 @@ from rom_measure.measure.facepose import (
     rotation,
     to_subject_axes,
 )
+from rom_measure.measure.geometry import best_fit_rotation_2d
 
 angles = st.floats(-70.0, 70.0)
 
@@ -119,3 +120,15 @@ def test_profile_rotation_drops_a_deformed_or_resized_mesh() -> None:
     assert angle[30] == pytest.approx(20.0, abs=1e-9)
     assert residual[31] > MAX_PROFILE_RESIDUAL and np.isnan(angle[31])
     assert np.isnan(angle[32]) and np.isnan(angle[33])
+
+
+def test_profile_rotation_ignores_a_minority_of_moving_points() -> None:
+    """The trimmed refit reads the turn of the rigid majority exactly (e.g. the jaw moved)."""
+    ref = _profile(2)
+    moved = _turned(ref, 25.0) * 1.1 + [40.0, -15.0]
+    moved[:8] += np.random.default_rng(3).normal(size=(8, 2)) * 25.0  # 8 of 40 points move
+    angle, residual = profile_rotations(np.stack([ref] * 30 + [moved]), np.arange(31) / 30.0)
+    assert angle[30] == pytest.approx(25.0, abs=1e-6)
+    assert 0.0 < residual[30] <= MAX_PROFILE_RESIDUAL
+    plain = best_fit_rotation_2d(ref - ref.mean(axis=0), moved - moved.mean(axis=0))
+    assert abs(plain - 25.0) > 0.2  # an untrimmed fit is pulled off by the moving points
