@@ -72,9 +72,15 @@ def test_face_array_round_trips_through_the_landmark_file(tmp_path: Path) -> Non
     save_landmarks(series, tmp_path / "with_face.npz")
     again = load_landmarks(tmp_path / "with_face.npz")
     np.testing.assert_array_equal(again.face, face)
+    assert again.face_score is None  # saved without scores (as before they were kept)
     save_landmarks(series.replace(face=None), tmp_path / "without.npz")
     assert load_landmarks(tmp_path / "without.npz").face is None
     np.testing.assert_array_equal(again.take(np.array([0, 2])).face, face[[0, 2]])
+    score = np.array([0.9, np.nan, 0.01], dtype=np.float32)  # a low score keeps its points
+    save_landmarks(series.replace(face_score=score), tmp_path / "scored.npz")
+    scored = load_landmarks(tmp_path / "scored.npz")
+    np.testing.assert_array_equal(scored.face_score, score)
+    np.testing.assert_array_equal(scored.take(np.array([0, 2])).face_score, score[[0, 2]])
 
 
 def test_neck_rotation_runs_the_face_mesh_through_the_pipeline(neck_clip: Path) -> None:
@@ -88,6 +94,26 @@ def test_neck_rotation_runs_the_face_mesh_through_the_pipeline(neck_clip: Path) 
     assert result.movement.face_mesh
     assert result.to_dict()["face_model_sha256"] == POSE_WHEEL.members[FACE_MEMBER]
     assert "no_face_mesh" not in {f.code for f in result.quality.findings}
+
+
+@pytest.mark.slow
+def test_side_view_flexion_runs_the_face_mesh_in_profile() -> None:
+    """In profile the mesh's presence score is low, yet its points give the pitch."""
+    from rom_measure.media.pipeline import analyze_video
+    from rom_measure.synth import ClipSpec
+    from rom_measure.synth.cache import cached_clip
+
+    spec = ClipSpec("neck-flexion", "left", peak_deg=40.0, width_px=960, height_px=540,
+                    fps=24.0, still_s=0.6, ramp_s=0.7, hold_s=0.3)  # fmt: skip
+    video, truth = cached_clip(spec)
+    result = analyze_video(video, "neck-flexion", "left")
+    series = result.series
+    assert series.face is not None and series.face_score is not None
+    assert series.face_score.shape == (series.frames,)
+    assert result.movement.face_mesh
+    codes = {f.code for f in result.quality.findings}
+    assert "no_face_mesh" not in codes and "approximate_method" in codes
+    assert result.rom_deg == pytest.approx(truth["rom_deg"], abs=5.0)
 
 
 @pytest.mark.parametrize("roll_deg", [-35.0, 0.0, 20.0])
