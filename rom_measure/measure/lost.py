@@ -17,6 +17,7 @@ from rom_measure.measure.geometry import angle_between, signed_angle_in_plane
 from rom_measure.measure.landmarks import Landmark as L
 from rom_measure.measure.landmarks import LandmarkSeries
 from rom_measure.measure.movements import Movement, other_side
+from rom_measure.measure.signal import true_runs
 
 __all__ = [
     "LostFrames",
@@ -150,7 +151,7 @@ def knee_on_floor(
         low = knee_y > floor_y - FLOOR_MARGIN_SHANKS * float(np.nanmedian(shank))
     high_before = _shift_max(time_s, angle, KNEE_HIGH_BEFORE_S, future=False)
     out = np.zeros(series.frames, dtype=bool)
-    for start, stop in _runs(low):
+    for start, stop in true_runs(low):
         lead = high_before[max(start - 1, 0)]
         if np.isfinite(lead) and lead > KNEE_HIGH_DEG:
             out[start:stop] = True
@@ -172,11 +173,11 @@ def knees_crossed(series: LandmarkSeries, side: str, still: np.ndarray) -> np.nd
     start = still & np.isfinite(ahead) & np.isfinite(shank)
     if not start.any():
         return out
-    sign, length = np.sign(np.median(ahead[start])), float(np.median(shank[start]))
-    if not abs(float(np.median(ahead[start]))) > KNEE_START_AHEAD_SHANKS * length:
+    lead, length = float(np.median(ahead[start])), float(np.median(shank[start]))
+    if not abs(lead) > KNEE_START_AHEAD_SHANKS * length:
         return out
     with np.errstate(invalid="ignore"):
-        return sign * ahead < KNEE_AHEAD_SHANKS * length
+        return np.sign(lead) * ahead < KNEE_AHEAD_SHANKS * length
 
 
 def world_angle(series: LandmarkSeries, movement: Movement, side: str) -> np.ndarray:
@@ -216,15 +217,10 @@ def world_disagrees(
     with np.errstate(invalid="ignore"):
         apart = np.abs(image_exc - world_exc) > allowed
     t = series.time_s
-    for start, stop in _runs(apart):
+    for start, stop in true_runs(apart):
         if t[stop - 1] - t[start] < WORLD_MIN_RUN_S:
             apart[start:stop] = False
     return apart
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
 def find_lost_frames(
@@ -351,7 +347,7 @@ def recheck_windows(
     warn ("lost ... away from the peaks").
     """
     windows: list[tuple[float, float]] = []
-    for start, stop in _runs(np.isin(status, TAKEN_OUT)):
+    for start, stop in true_runs(np.isin(status, TAKEN_OUT)):
         run = time_s[start:stop]
         if peaks_s is not None and not any(np.any(np.abs(run - p) <= LOST_MARGIN_S)
                                            for p in peaks_s):  # fmt: skip

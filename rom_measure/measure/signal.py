@@ -24,6 +24,7 @@ __all__ = [
     "repair_leg_swaps",
     "segment_length_outliers",
     "swap_legs",
+    "true_runs",
 ]
 
 LEG_PARTS = ("hip", "knee", "ankle", "heel", "foot_index")
@@ -80,7 +81,7 @@ def fill_short_gaps(time_s: np.ndarray, values: np.ndarray, max_gap_s: float) ->
     return out
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(start, stop) index pairs of the True runs of ``mask``."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
@@ -107,7 +108,7 @@ def lowpass_zero_phase(
     cutoff = min(cutoff_hz, 0.4 * fs)
     sos = signal.butter(order, cutoff, btype="low", fs=fs, output="sos")
     min_len = 3 * (2 * len(sos) + 1)
-    for start, stop in _runs(np.isfinite(values)):
+    for start, stop in true_runs(np.isfinite(values)):
         t = time_s[start:stop]
         grid = np.arange(t[0], t[-1] + dt / 2, dt)
         if grid.size <= min_len:

@@ -16,6 +16,7 @@ import numpy as np
 
 from rom_measure.measure.landmarks import LandmarkSeries
 from rom_measure.measure.movements import Movement, other_side
+from rom_measure.measure.signal import true_runs
 
 __all__ = ["MARGIN_DEG", "excursion", "other_leg_moved", "still_leg_swaps"]
 
@@ -45,11 +46,6 @@ def excursion(series: LandmarkSeries, move: Movement, side: str) -> np.ndarray:
     return angle - float(np.median(angle[start]))
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
-
-
 def _flank_max(time_s: np.ndarray, values: np.ndarray, start: int, stop: int) -> float:
     """Largest finite value within ``_FLANK_S`` before frame ``start`` or after ``stop``."""
     before = (time_s >= time_s[start] - _FLANK_S) & (np.arange(time_s.size) < start)
@@ -72,7 +68,7 @@ def still_leg_swaps(series: LandmarkSeries, move: Movement, side: str) -> np.nda
     other = excursion(series, move, other_side(side))
     with np.errstate(invalid="ignore"):
         candidate = (other > MARGIN_DEG) & (other - measured > MARGIN_DEG)
-    for start, stop in _runs(candidate):
+    for start, stop in true_runs(candidate):
         taken = float(np.median(other[start:stop]))
         if _flank_max(series.time_s, measured, start, stop) >= CONTINUES_FRAC * taken:
             frames[start:stop] = True
