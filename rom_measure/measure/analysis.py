@@ -216,7 +216,8 @@ def _repair_swaps(
                                        {"margin_deg": STILL_LEG_MARGIN_DEG},
                                        int(standing.sum())))  # fmt: skip
     swapped = swapped ^ standing
-    if swapped.mean() > 0.1:
+    # A repair through the standing leg rebuilds the hold itself: never ok on its word.
+    if swapped.mean() > 0.1 or standing.any():
         findings.append(Finding("leg_swaps", "warning",
                                 f"the model swapped the legs in {swapped.mean():.0%} of the "
                                 "frames; they were put back"))  # fmt: skip

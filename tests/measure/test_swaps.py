@@ -70,3 +70,17 @@ def test_the_other_leg_moving_alone_is_not_a_swap() -> None:
     found = still_leg_swaps(series, get_movement("hip-flexion"), "left")
     assert not found.any()
     assert not other_leg_moved(series, get_movement("hip-flexion"), "left")
+
+
+def test_a_short_repaired_hold_is_still_a_warning() -> None:
+    """A swap in under 10% of the frames, put back through the standing leg: not ok."""
+    series, truth = movement_clip("hip-flexion", "left", 50.0, SIDE_VIEW, still_s=5.0, hold_s=1.0)
+    hold = np.isclose(truth, 50.0)
+    assert hold.mean() < 0.1
+    result = analyze_landmarks(swap_legs(series, hold), "hip-flexion", "left")
+    steps = {s.name: s.frames_affected for s in result.processing}
+    assert steps["repair_standing_leg_swaps"] == hold.sum()  # not motion continuity
+    assert result.rom_deg == pytest.approx(analyze_landmarks(series, "hip-flexion", "left").rom_deg,
+                                           abs=0.5)  # fmt: skip
+    assert "leg_swaps" in {f.code for f in result.quality.findings}
+    assert result.quality.verdict == "warning"
