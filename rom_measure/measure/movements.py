@@ -121,10 +121,13 @@ class Movement:
             return False
         if series.face is None:
             return True
+        return self._too_little_mesh(series, self.angle(series, "left"))
+
+    def _too_little_mesh(self, series: LandmarkSeries, angle: np.ndarray) -> bool:
+        """Whether the mesh ``angle`` covers under ``min_mesh_share`` of the detected frames."""
         if self.min_mesh_share <= 0.0 or not series.detected.any():
             return False
-        usable = np.isfinite(self.angle(series, "left"))[series.detected]
-        return bool(usable.mean() < self.min_mesh_share)
+        return bool(np.isfinite(angle)[series.detected].mean() < self.min_mesh_share)
 
     def angles(self, series: LandmarkSeries, side: str) -> np.ndarray:
         """(T,) movement angle in degrees, NaN where it is undefined.
@@ -132,9 +135,13 @@ class Movement:
         A face-mesh movement given a series without a usable mesh (e.g. the live
         preview) uses its pose-landmark method.
         """
-        if self.mesh_missing(series):
+        fallback = self.face_mesh and self.without_mesh is not None
+        if fallback and series.face is None:
             return self.without_mesh.angles(series, side)  # type: ignore[union-attr]
-        return self.angle(series, check_side(side))
+        angle = self.angle(series, check_side(side))
+        if fallback and self._too_little_mesh(series, angle):
+            return self.without_mesh.angles(series, side)  # type: ignore[union-attr]
+        return angle
 
 
 def other_side(side: str) -> str:
