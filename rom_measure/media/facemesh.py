@@ -17,16 +17,12 @@ from typing import Any
 import numpy as np
 
 from rom_measure.errors import AssetError
-from rom_measure.measure.facepose import PRESENT_SCORE
 
 __all__ = ["FACE_POINTS", "FaceMesh", "FaceMeshTrack", "face_crop"]
 
 FACE_POINTS = 468
 INPUT_PX = 192
 MARGIN = 1.5  # crop side / face extent, like MediaPipe's face ROI
-MIN_SCORE = (
-    PRESENT_SCORE  # face-presence probability below which the front-view fit ignores a frame
-)
 OUT_OF_FRAME = 0.25  # share of the crop side allowed beyond the image border
 _FACE = list(range(11))  # BlazePose nose, eyes, ears, mouth corners
 _EYES = (2, 5)  # left, right eye
