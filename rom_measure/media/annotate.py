@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from rom_measure._fileio import atomic_path
+from rom_measure._priority import lower_this_thread
 from rom_measure.errors import OutputError
 from rom_measure.measure.analysis import Result
 from rom_measure.measure.landmarks import Landmark as L
@@ -258,6 +259,7 @@ class AnnotatedVideoWriter:
     def _encode(self) -> None:
         import cv2
 
+        lower_this_thread()  # ffmpeg, started from this thread, inherits it
         while (item := self._queue.get()) is not None:
             if self._error is not None:
                 continue  # drain, so that add() never blocks

@@ -88,6 +88,7 @@ def video_landmarks(
     (:mod:`rom_measure.media.facemesh`) runs on each frame's face crop too (neck
     movements; about 3 ms a frame) and fills ``series.face``.
     """
+    from rom_measure._priority import made_in_background
     from rom_measure.media.assets import model_sha256, pose_model_path, sha256_of
     from rom_measure.media.pose import MediaPipePose, PeopleCounter, estimate_landmarks
     from rom_measure.media.sources import VideoFileSource, prefetch, with_rgb
@@ -108,7 +109,8 @@ def video_landmarks(
         model_path = pose_model_path(model)
         backend = MediaPipePose(model_path, max_people=TRACKED_POSES)
         if count_people and TRACKED_POSES < 2:
-            counter = PeopleCounter(MediaPipePose(model_path, max_people=2))
+            counter = PeopleCounter(made_in_background(
+                lambda: MediaPipePose(model_path, max_people=2)))  # fmt: skip
     try:
         info = {
             "path": str(Path(path)),

@@ -149,9 +149,12 @@ class PeopleCounter:
     def __init__(self, backend: PoseBackend, every_s: float = COUNT_EVERY_S) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
+        from rom_measure._priority import lower_this_thread
+
         self.backend = backend
         self.every_s = every_s
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rom_measure-count")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rom_measure-count",
+                                        initializer=lower_this_thread)  # fmt: skip
         self._pending: deque[tuple[int, Any]] = deque()
         self._counts: dict[int, int] = {}
         self._next_s = -np.inf

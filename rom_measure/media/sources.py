@@ -66,10 +66,29 @@ class FrameSource(Protocol):
     def close(self) -> None: ...
 
 
+#: Files of up to this many pixels a frame are decoded by one FFmpeg thread: the pose
+#: model runs on one core, and a multi-threaded decoder took the other core in bursts
+#: and slowed it (bench/pipeline.py: about 5% of the pose pass on a 1768x994 clip).
+#: Larger frames keep FFmpeg's own thread count, so the decoder stays ahead of the model.
+ONE_THREAD_MAX_PIXELS = 1920 * 1088
+
+
 def _capture(target: str | int):  # -> cv2.VideoCapture
     import cv2
 
-    return cv2.VideoCapture(target)
+    capture = cv2.VideoCapture(target)
+    if isinstance(target, int) or not capture.isOpened():
+        return capture
+    width = capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0.0
+    height = capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0.0
+    if not 0 < width * height <= ONE_THREAD_MAX_PIXELS:
+        return capture
+    single = cv2.VideoCapture(target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
+    if not single.isOpened():
+        single.release()
+        return capture
+    capture.release()
+    return single
 
 
 class VideoFileSource:

@@ -100,3 +100,32 @@ def test_seek_goes_on_from_the_same_frames_as_a_full_decode(test_videos: dict[st
     for a, b in zip(after, full[20:], strict=True):
         assert a.time_s == pytest.approx(b.time_s)
         np.testing.assert_array_equal(a.bgr, b.bgr)
+
+
+def test_clips_up_to_1080p_decode_in_one_thread_with_the_same_frames(
+    test_videos: dict[str, Path],
+) -> None:
+    import cv2
+
+    from rom_measure.media.sources import _capture
+
+    single = _capture(str(test_videos["plain"]))
+    default = cv2.VideoCapture(str(test_videos["plain"]))
+    assert single.get(cv2.CAP_PROP_N_THREADS) == 1
+    for _ in range(10):
+        (ok_a, a), (ok_b, b) = single.read(), default.read()
+        assert ok_a and ok_b
+        np.testing.assert_array_equal(a, b)
+
+
+def test_frames_above_1080p_keep_ffmpegs_threads(tmp_path: Path) -> None:
+    import cv2
+
+    from rom_measure.media.sources import ONE_THREAD_MAX_PIXELS, _capture
+    from tests.conftest import make_test_video
+
+    big = make_test_video(tmp_path / "big.mp4", frames=2, size="2560x1440")
+    capture = _capture(str(big))
+    width, height = capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
+    assert width * height > ONE_THREAD_MAX_PIXELS
+    assert capture.get(cv2.CAP_PROP_N_THREADS) != 1 or cv2.getNumberOfCPUs() == 1
