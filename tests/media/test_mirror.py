@@ -119,3 +119,25 @@ def test_rendered_bent_knee_hip_flexion_at_95_is_left_alone(pose_model) -> None:
     assert result.quality.verdict == "ok", result.quality.reasons
     assert "lost_limb" not in set(result.frame_status)
     assert abs(result.rom_deg - truth["rom_deg"]) <= 5.0
+
+
+def test_no_mirrored_rerun_for_a_limb_on_the_far_side(tmp_path) -> None:
+    from dataclasses import replace
+
+    from rom_measure import InputError
+    from rom_measure.measure.analysis import analyze_landmarks
+    from rom_measure.measure.quality import Finding, Quality
+    from rom_measure.media.pipeline import with_second_opinion
+    from tests.measure.test_lost import EXACT, clip, hold_frames, knee_dropped, profile, with_image
+
+    angles = profile(95.0)
+    frames = np.concatenate([hold_frames(angles, 0)[2:28], hold_frames(angles, 1)[2:28]])
+    folded = with_image(clip(angles), frames, [knee_dropped(95.0)] * frames.size)
+    near = analyze_landmarks(folded, "hip-flexion", "left", EXACT)
+    assert near.quality.verdict == "rejected" and near.lost_peaks_s
+    missing = tmp_path / "gone.mp4"
+    with pytest.raises(InputError, match="not found"):  # a near-side limb is re-run
+        with_second_opinion(near, missing)
+    hidden = Finding("far_side", "warning", "the left limb is measured but the right side faces")
+    far = replace(near, quality=Quality(near.quality.verdict, (*near.quality.findings, hidden)))
+    assert with_second_opinion(far, missing) is far  # the video is not even opened
