@@ -76,19 +76,16 @@ ONE_THREAD_MAX_PIXELS = 1920 * 1088
 def _capture(target: str | int):  # -> cv2.VideoCapture
     import cv2
 
-    capture = cv2.VideoCapture(target)
-    if isinstance(target, int) or not capture.isOpened():
-        return capture
-    width = capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0.0
-    height = capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0.0
-    if not 0 < width * height <= ONE_THREAD_MAX_PIXELS:
-        return capture
-    single = cv2.VideoCapture(target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
-    if not single.isOpened():
-        single.release()
-        return capture
+    if isinstance(target, int):
+        return cv2.VideoCapture(target)
+    capture = cv2.VideoCapture(target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
+    if capture.isOpened():
+        width = capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0.0
+        height = capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0.0
+        if 0 < width * height <= ONE_THREAD_MAX_PIXELS:
+            return capture
     capture.release()
-    return single
+    return cv2.VideoCapture(target)  # FFmpeg's own thread count (or another backend)
 
 
 class VideoFileSource:
