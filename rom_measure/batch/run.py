@@ -373,5 +373,5 @@ def run_batch(
             progress.end()
         report = BatchReport(out, tuple(outcomes[i] for i in sorted(outcomes)), inputs, (), {},
                              (), 0.0, where)  # fmt: skip
-        report = finish(out, report, options.reports)
+        report = finish(out, report, options.reports, workers)
     return replace(report, seconds=time.perf_counter() - start)

@@ -17,7 +17,8 @@ from urllib.parse import quote
 from rom_measure._fileio import atomic_write_text
 from rom_measure._version import __version__
 from rom_measure.batch.inputs import BatchInputs
-from rom_measure.batch.state import OUTPUT_FILES, STATE_FILE, STATUSES, BatchReport, ClipOutcome
+from rom_measure.batch.reports import visit_reports
+from rom_measure.batch.state import OUTPUT_FILES, STATUSES, BatchReport, ClipOutcome
 from rom_measure.errors import InputError, RomMeasureError
 
 __all__ = ["SUMMARY_COLUMNS", "finish", "write_comparisons_csv", "write_index", "write_summary"]
@@ -129,51 +130,6 @@ def write_comparisons_csv(out: Path, rows: Sequence[dict[str, Any]]) -> Path:
     return path
 
 
-def _report_is_current(report: Path, visit_dir: Path) -> bool:
-    """The report exists and is newer than every finished analysis in the visit."""
-    try:
-        written = report.stat().st_mtime_ns
-        return all(
-            state.stat().st_mtime_ns <= written for state in visit_dir.glob(f"*/*/{STATE_FILE}")
-        )
-    except OSError:
-        return False
-
-
-def _visit_reports(visit_dirs: Sequence[Path]) -> tuple[dict[Path, Path], list[str]]:
-    """Each visit's HTML report via ``rom_measure.visit.report.write_report``.
-
-    A report newer than all of its visit's analyses is kept (a resumed batch that
-    analysed nothing new in a visit does not rewrite it).
-    """
-    import importlib.util
-
-    if importlib.util.find_spec("rom_measure.visit.report") is None:
-        return {}, [
-            "per-visit reports are not available in this version (no "
-            "rom_measure.visit.report module); index.html links the visit folders instead"
-        ]
-    from rom_measure.visit.report import REPORT_FILE, write_report  # type: ignore[import-not-found,unused-ignore]
-
-    reports, notes = {}, []
-    for visit_dir in visit_dirs:
-        existing = visit_dir / REPORT_FILE
-        if _report_is_current(existing, visit_dir):
-            reports[visit_dir] = existing
-            continue
-        try:  # the visit id goes in the notes: the report's date is not the visit's
-            info = {"patient": visit_dir.parent.name, "notes": f"visit {visit_dir.name}"}
-            target = write_report(visit_dir, info)
-        except RomMeasureError as error:
-            notes.append(f"no report for {visit_dir}: {error}")
-            continue
-        if target is not None and Path(target).is_file():
-            reports[visit_dir] = Path(target)
-        else:
-            notes.append(f"write_report({visit_dir}) gave no report file")
-    return reports, notes
-
-
 _CSS = (
     "body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}"
     "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;"
@@ -251,8 +207,11 @@ def write_index(out: Path, report: BatchReport, reports: dict[Path, Path]) -> Pa
     return path
 
 
-def finish(out: Path, report: BatchReport, reports_wanted: bool = True) -> BatchReport:
-    """Summary, comparisons (batch and per visit), visit reports and the index."""
+def finish(
+    out: Path, report: BatchReport, reports_wanted: bool = True, workers: int = 1
+) -> BatchReport:
+    """Summary, comparisons (batch and per visit), visit reports (``workers`` at once)
+    and the index."""
     from rom_measure.visit.compare import update_visit_comparisons
 
     paths = {"summary": write_summary(out, report.outcomes, report.inputs)}
@@ -263,7 +222,7 @@ def finish(out: Path, report: BatchReport, reports_wanted: bool = True) -> Batch
     rows = _pair_rows(out, report.outcomes)
     paths["comparisons"] = write_comparisons_csv(out, rows)
     if reports_wanted:
-        reports, notes = _visit_reports(visit_dirs)
+        reports, notes = visit_reports(visit_dirs, workers)
     else:
         reports, notes = {}, ["per-visit reports were not written (--no-reports)"]
     report = replace(report, comparisons=tuple(rows), notes=report.notes + tuple(notes))

@@ -206,7 +206,7 @@ def test_real_clip_report_key_frames_and_blur(real_clip: Path, tmp_path: Path) -
         shutil.copytree(real_clip, visit_clip_dir(visit, label, "hip-flexion", "right"))
     html = write_report(visit, INFO).read_text(encoding="utf-8")
     section = _section(html, "hip-flexion-right")
-    images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', section)
+    images = re.findall(r'<img src="data:image/jpeg;base64,([^"]+)"', section)
     assert len(images) == 4  # neutral and peak, before and after
     assert "Before · neutral" in section and "After · peak of the largest repetition" in section
     assert "off the ideal" in section  # cam01 is oblique: the warning is shown

@@ -1,0 +1,82 @@
+"""The visit reports a batch writes at the end, several visits at once."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+
+from rom_measure.batch.state import STATE_FILE
+from rom_measure.errors import RomMeasureError
+
+__all__ = ["visit_reports"]
+
+
+def _report_is_current(report: Path, visit_dir: Path) -> bool:
+    """The report exists and is newer than every finished analysis in the visit."""
+    try:
+        written = report.stat().st_mtime_ns
+        return all(
+            state.stat().st_mtime_ns <= written for state in visit_dir.glob(f"*/*/{STATE_FILE}")
+        )
+    except OSError:
+        return False
+
+
+def _one_report(visit_dir: Path) -> tuple[Path | None, str]:
+    """(the report, "") or (None, why not) for one visit folder."""
+    from rom_measure.visit.report import write_report
+
+    try:  # the visit id goes in the notes: the report's date is not the visit's
+        info = {"patient": visit_dir.parent.name, "notes": f"visit {visit_dir.name}"}
+        target = write_report(visit_dir, info)
+    except RomMeasureError as error:
+        return None, f"no report for {visit_dir}: {error}"
+    if target is not None and Path(target).is_file():
+        return Path(target), ""
+    return None, f"write_report({visit_dir}) gave no report file"
+
+
+def _written(todo: list[Path], workers: int) -> list[tuple[Path | None, str]]:
+    """Each visit's report, in ``workers`` processes when there are several visits (a
+    report decodes key frames and draws curves: about 4 s for a visit of 4 clips)."""
+    if workers <= 1 or len(todo) <= 1:
+        return [_one_report(v) for v in todo]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded process
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context) as pool:
+        return list(pool.map(_one_report, todo))
+
+
+def visit_reports(
+    visit_dirs: Sequence[Path], workers: int = 1
+) -> tuple[dict[Path, Path], list[str]]:
+    """Each visit's HTML report via ``rom_measure.visit.report.write_report``.
+
+    A report newer than all of its visit's analyses is kept (a resumed batch that
+    analysed nothing new in a visit does not rewrite it).
+    """
+    if importlib.util.find_spec("rom_measure.visit.report") is None:
+        return {}, [
+            "per-visit reports are not available in this version (no "
+            "rom_measure.visit.report module); index.html links the visit folders instead"
+        ]
+    from rom_measure.visit.report import REPORT_FILE
+
+    reports: dict[Path, Path] = {}
+    todo = []
+    for visit_dir in visit_dirs:
+        existing = visit_dir / REPORT_FILE
+        if _report_is_current(existing, visit_dir):
+            reports[visit_dir] = existing
+        else:
+            todo.append(visit_dir)
+    notes = []
+    for visit_dir, (target, why) in zip(todo, _written(todo, workers), strict=True):
+        if target is not None:
+            reports[visit_dir] = target
+        else:
+            notes.append(why)
+    return reports, notes
