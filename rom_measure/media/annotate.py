@@ -42,6 +42,10 @@ SKELETON = [(11, 12), (11, 23), (12, 24), (23, 24), (11, 13), (13, 15), (12, 14)
             (30, 32), (28, 32), (7, 2), (2, 0), (0, 5), (5, 8), (9, 10)]  # fmt: skip
 COLOURS = {"ok": (80, 200, 80), "warning": (0, 190, 255), "rejected": (60, 60, 230)}  # BGR
 CARD_S = 2.5  # length of the closing card
+#: The review video's highest frame rate: a clip above it keeps every 2nd (3rd, ...)
+#: frame. Enough to check the landmarks, and half the drawing and encoding of a 60 fps
+#: clip (the measurement uses every frame).
+MAX_VIDEO_FPS = 30.0
 _QUEUE_FRAMES = 8  # frames waiting for the encoder at most (memory stays flat)
 
 
@@ -231,7 +235,8 @@ class AnnotatedVideoWriter:
     def __init__(self, target: Path, video: Path, movement: str, side: str) -> None:
         self.target = Path(target)
         self.video = Path(video)
-        self.fps = 30.0  # the clip's declared rate, read by the encoding thread
+        self.fps = 30.0  # the video's rate: the clip's declared one / step (set on its first frame)
+        self.step = 1
         self.segments = segments_for(movement, side)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_FRAMES)
         self._last: np.ndarray | None = None
@@ -251,7 +256,9 @@ class AnnotatedVideoWriter:
     def _start(self, shape: tuple[int, ...]) -> None:
         size, self.scale = _output_size((shape[1], shape[0]))
         self.size = size
-        self.fps = _declared_fps(self.video)
+        declared = _declared_fps(self.video)
+        self.step = max(1, round(declared / MAX_VIDEO_FPS))
+        self.fps = declared / self.step
         self._process = subprocess.Popen(_ffmpeg_command(self.target, size, self.fps),
                                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                          stderr=self._log)  # fmt: skip
@@ -260,13 +267,17 @@ class AnnotatedVideoWriter:
         import cv2
 
         lower_this_thread()  # ffmpeg, started from this thread, inherits it
+        index = -1
         while (item := self._queue.get()) is not None:
+            index += 1
             if self._error is not None:
                 continue  # drain, so that add() never blocks
             try:
                 bgr, time_s, image_xy = item
                 if self._process is None:
                     self._start(bgr.shape)
+                if index % self.step:
+                    continue  # above MAX_VIDEO_FPS
                 image = cv2.resize(bgr, self.size, interpolation=cv2.INTER_LINEAR)  # cheap
                 if image_xy is not None:
                     xy = image_xy[:, :2] * np.array(self.size, dtype=np.float64)

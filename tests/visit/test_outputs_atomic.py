@@ -183,6 +183,20 @@ def test_a_live_run_is_not_cleaned_away(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_the_review_video_of_a_60_fps_clip_keeps_every_second_frame(
+    tmp_path: Path, pose_model: Path
+) -> None:
+    clip = make_test_video(tmp_path / "fast.mp4", "-r", "60", frames=60, size="320x240")
+    result, paths = analyze_to_folder("hip-flexion", "left", tmp_path / "out", video=clip,
+                                      model=pose_model)  # fmt: skip
+    assert result.series.frames == 60  # the measurement keeps every frame
+    probe = subprocess.run([ffmpeg(), "-i", str(paths["video"]), "-map", "0:v", "-f", "null", "-"],
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    assert "30 fps" in probe.stderr
+    frames = int(probe.stderr.rsplit("frame=", 1)[1].split()[0])
+    assert frames == 30 + round(2.5 * 30)
+
+
 def test_annotated_video_in_one_pass(tmp_path: Path, pose_model: Path) -> None:
     clip = make_test_video(tmp_path / "plain.mp4", frames=45, size="320x240")
     result, paths = analyze_to_folder("hip-flexion", "left", tmp_path / "out", video=clip,
