@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from rom_measure.measure import movements  # noqa: E402
 from rom_measure.media import pipeline  # noqa: E402
-from rom_measure.synth import validate  # noqa: E402
+from rom_measure.synth import validate, validation_report  # noqa: E402
 
 
 def landmarks_all(cases: list, configs: tuple[int, ...]) -> None:
@@ -85,7 +85,7 @@ def main() -> None:
         validate.write_validation(train_rows + held_rows, args.out / f"poses{poses}")
         summary[poses] = {"fits": fits, "held_out": held_out_table(held_rows)}
         print(f"\n## {poses} pose(s): held-out with gains fitted on training")
-        print(validate.format_summary(validate.summarize(held_rows)))
+        print(validation_report.format_summary(validate.summarize(held_rows)))
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     for poses, part in summary.items():
         print(f"\n{poses} pose(s) | movement | gain | median | p90 | max | ok/warn/rej | ok>5")

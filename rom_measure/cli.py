@@ -124,13 +124,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from rom_measure.synth.validate import (
-        read_cases,
-        report,
-        run_validation,
-        suite,
-        write_validation,
-    )
+    from rom_measure.synth.validate import read_cases, run_validation, suite, write_validation
+    from rom_measure.synth.validation_report import report
     from rom_measure.visit.outputs import prepare_output_dir
 
     if args.report_from:  # re-report earlier runs without rendering or measuring

@@ -34,7 +34,6 @@ __all__ = [
     "fit_calibration",
     "landmark_cache_path",
     "read_cases",
-    "report",
     "run_validation",
     "suite",
     "summarize",
@@ -499,78 +498,3 @@ def write_validation(rows: list[dict[str, Any]], out_dir: Path) -> dict[str, Pat
     ]
     atomic_write_text(paths["summary"], _csv(table))
     return paths
-
-
-def format_summary(table: list[dict[str, Any]], by: str = "movement") -> str:
-    """A summary as a Markdown table (for the terminal and the README)."""
-    head = (
-        f"| {by} | cases | median abs error | 90th pct | mean error | flagged "
-        "| verdict ok | ok: max abs error | ok > 5° | stress cases accurate or flagged |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n"
-    )
-    body = "".join(
-        f"| {t[by]} | {t['cases']} | {_deg(t['median_abs_error_deg'])} | "
-        f"{_deg(t['p90_abs_error_deg'])} | {_deg(t['mean_error_deg'])} | "
-        f"{_share(t['flagged_share'])} | {t['ok_cases']} | {_deg(t['ok_max_abs_error_deg'])} | "
-        f"{t['ok_over_5_deg']} | {t['stress_ok_or_flagged']} |\n"
-        for t in table
-    )
-    return head + body
-
-
-def report(rows: list[dict[str, Any]]) -> str:
-    """Both splits per movement, held-out breakdowns, and the gain check (Markdown)."""
-    parts = []
-    for split in SPLITS:
-        mine = [r for r in rows if r["split"] == split]
-        if mine:
-            parts.append(
-                f"### {split} split ({len(mine)} clips)\n\n{format_summary(summarize(mine))}"
-            )
-    for split in SPLITS:
-        parts.extend(_posture_tables(split, [r for r in rows if r["split"] == split]))
-    held = [r for r in rows if r["split"] == "held-out"]
-    for by in ("body", "camera"):
-        if held:
-            parts.append(f"### held-out split by {by}\n\n{format_summary(summarize(held, by), by)}")
-    training = [r for r in rows if r["split"] == "training"]
-    if training and held:
-        lines = [
-            "### per-movement gain: fitted on training, checked on held-out\n",
-            "| movement | fitted gain | applied gain | held-out median abs error with / without "
-            "| keep |\n|---|---|---|---|---|",
-        ]
-        fits = fit_calibration(training)
-        for movement, check in check_gains(fits, held).items():
-            lines.append(
-                f"| {movement} | {fits[movement]['gain']:.3f} | "
-                f"{fits[movement]['applied_gain']:.3f} | "
-                f"{check['median_abs_error_with_gain_deg']:.1f}° / "
-                f"{check['median_abs_error_without_gain_deg']:.1f}° | "
-                f"{'yes' if check['keep_gain'] else 'no (set 1.0)'} |"
-            )
-        parts.append("\n".join(lines) + "\n")
-    return "\n".join(parts)
-
-
-def _posture_tables(split: str, rows: list[dict[str, Any]]) -> list[str]:
-    """The neck movements of a split by posture, overall and per movement (if any seated)."""
-    neck = [{"posture": "standing", **r} for r in rows if r["movement"].startswith("neck-")]
-    if not any(r["posture"] != "standing" for r in neck):
-        return []
-    key = "movement, posture"
-    pairs = [{**r, key: f"{r['movement']}, {r['posture']}"} for r in neck]
-    pairs.sort(key=lambda r: r[key])
-    return [
-        f"### {split} split, neck movements by posture\n\n"
-        f"{format_summary(summarize(neck, 'posture'), 'posture')}\n"
-        f"{format_summary(summarize(pairs, key), key)}"
-    ]
-
-
-def _share(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.0f}%"
-
-
-def _deg(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}°"

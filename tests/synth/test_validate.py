@@ -13,10 +13,10 @@ from rom_measure.synth.validate import (
     SPLITS,
     check_gains,
     fit_calibration,
-    report,
     suite,
     summarize,
 )
+from rom_measure.synth.validation_report import report, uncertainty_coverage
 
 
 def test_held_out_split_shares_no_body_and_no_camera_with_training() -> None:
@@ -181,3 +181,16 @@ def test_summaries_by_posture() -> None:
     assert table["seated"]["median_abs_error_deg"] > table["standing"]["median_abs_error_deg"]
     text = report(rows + seated_rows)
     assert "neck movements by posture" in text and "neck-rotation, seated" in text
+
+
+def test_uncertainty_coverage_counts_errors_within_one_and_two_uncertainties() -> None:
+    rows = [{"split": "held-out", "movement": "hip-flexion", "body": "b", "camera": "c",
+             "off_plane_deg": 0.0, "true_rom_deg": 30.0, "measured_rom_deg": 30.0 + error,
+             "verdict": verdict, "error_deg": error, "uncertainty_deg": 2.0}
+            for verdict, error in [("ok", 1.0), ("ok", -2.0), ("ok", 3.0), ("ok", 5.0),
+                                   ("warning", 0.5), ("rejected", 0.0)]]  # fmt: skip
+    rows.append({**rows[0], "off_plane_deg": 30.0, "error_deg": 9.0})  # stress: left out
+    ok, warning = uncertainty_coverage(rows)
+    assert (ok["cases"], ok["within_1u"], ok["within_2u"]) == (4, 0.5, 0.75)
+    assert (warning["cases"], warning["within_1u"], warning["within_2u"]) == (1, 1.0, 1.0)
+    assert "| held-out | ok | 4 | 50% | 75% |" in report(rows)

@@ -1,0 +1,119 @@
+"""The validation's Markdown report: both splits, breakdowns, gains, uncertainty coverage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rom_measure.synth.validate import SPLITS, check_gains, fit_calibration, summarize
+from rom_measure.synth.validate import _instructed as instructed
+
+__all__ = ["format_summary", "report", "uncertainty_coverage"]
+
+
+def format_summary(table: list[dict[str, Any]], by: str = "movement") -> str:
+    """A summary as a Markdown table (for the terminal and the README)."""
+    head = (
+        f"| {by} | cases | median abs error | 90th pct | mean error | flagged "
+        "| verdict ok | ok: max abs error | ok > 5° | stress cases accurate or flagged |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    body = "".join(
+        f"| {t[by]} | {t['cases']} | {_deg(t['median_abs_error_deg'])} | "
+        f"{_deg(t['p90_abs_error_deg'])} | {_deg(t['mean_error_deg'])} | "
+        f"{_share(t['flagged_share'])} | {t['ok_cases']} | {_deg(t['ok_max_abs_error_deg'])} | "
+        f"{t['ok_over_5_deg']} | {t['stress_ok_or_flagged']} |\n"
+        for t in table
+    )
+    return head + body
+
+
+def uncertainty_coverage(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per verdict (ok, warning): the share of the reported results filmed as instructed
+    whose error is within 1 and 2 reported (standard) uncertainties. A calibrated standard
+    uncertainty covers about 68% and 95%."""
+    out = []
+    for verdict in ("ok", "warning"):
+        mine = [r for r in rows if instructed(r) and r["verdict"] == verdict
+                and r.get("error_deg") is not None and r.get("uncertainty_deg")]  # fmt: skip
+        ratio = np.array([abs(r["error_deg"]) / r["uncertainty_deg"] for r in mine])
+        out.append({"verdict": verdict, "cases": len(mine),
+                    "within_1u": float(np.mean(ratio <= 1.0)) if mine else None,
+                    "within_2u": float(np.mean(ratio <= 2.0)) if mine else None})  # fmt: skip
+    return out
+
+
+def _coverage_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "### the reported uncertainty: errors within 1 and 2 uncertainties "
+        "(expected about 68% and 95%)\n",
+        "| split | verdict | cases | within 1 u | within 2 u |",
+        "|---|---|---|---|---|",
+    ]
+    for split in SPLITS:
+        for line in uncertainty_coverage([r for r in rows if r["split"] == split]):
+            if line["cases"]:
+                within = f"{_share(line['within_1u'])} | {_share(line['within_2u'])}"
+                lines.append(f"| {split} | {line['verdict']} | {line['cases']} | {within} |")
+    return "\n".join(lines) + "\n"
+
+
+def report(rows: list[dict[str, Any]]) -> str:
+    """Both splits per movement, held-out breakdowns, and the gain check (Markdown)."""
+    parts = []
+    for split in SPLITS:
+        mine = [r for r in rows if r["split"] == split]
+        if mine:
+            parts.append(
+                f"### {split} split ({len(mine)} clips)\n\n{format_summary(summarize(mine))}"
+            )
+    for split in SPLITS:
+        parts.extend(_posture_tables(split, [r for r in rows if r["split"] == split]))
+    held = [r for r in rows if r["split"] == "held-out"]
+    for by in ("body", "camera"):
+        if held:
+            parts.append(f"### held-out split by {by}\n\n{format_summary(summarize(held, by), by)}")
+    training = [r for r in rows if r["split"] == "training"]
+    if training and held:
+        lines = [
+            "### per-movement gain: fitted on training, checked on held-out\n",
+            "| movement | fitted gain | applied gain | held-out median abs error with / without "
+            "| keep |\n|---|---|---|---|---|",
+        ]
+        fits = fit_calibration(training)
+        for movement, check in check_gains(fits, held).items():
+            lines.append(
+                f"| {movement} | {fits[movement]['gain']:.3f} | "
+                f"{fits[movement]['applied_gain']:.3f} | "
+                f"{check['median_abs_error_with_gain_deg']:.1f}° / "
+                f"{check['median_abs_error_without_gain_deg']:.1f}° | "
+                f"{'yes' if check['keep_gain'] else 'no (set 1.0)'} |"
+            )
+        parts.append("\n".join(lines) + "\n")
+    if any(line["cases"] for line in uncertainty_coverage(rows)):
+        parts.append(_coverage_table(rows))
+    return "\n".join(parts)
+
+
+def _posture_tables(split: str, rows: list[dict[str, Any]]) -> list[str]:
+    """The neck movements of a split by posture, overall and per movement (if any seated)."""
+    neck = [{"posture": "standing", **r} for r in rows if r["movement"].startswith("neck-")]
+    if not any(r["posture"] != "standing" for r in neck):
+        return []
+    key = "movement, posture"
+    pairs = [{**r, key: f"{r['movement']}, {r['posture']}"} for r in neck]
+    pairs.sort(key=lambda r: r[key])
+    return [
+        f"### {split} split, neck movements by posture\n\n"
+        f"{format_summary(summarize(neck, 'posture'), 'posture')}\n"
+        f"{format_summary(summarize(pairs, key), key)}"
+    ]
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def _deg(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}°"
