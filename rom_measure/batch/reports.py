@@ -24,7 +24,8 @@ def _report_is_current(report: Path, visit_dir: Path) -> bool:
 
 
 def _one_report(visit_dir: Path) -> tuple[Path | None, str]:
-    """(the report, "") or (None, why not) for one visit folder."""
+    """(the report, "") or (None, why not) for one visit folder; never raises, so that
+    one visit's failure leaves the others' reports and the index."""
     from rom_measure.visit.report import write_report
 
     try:  # the visit id goes in the notes: the report's date is not the visit's
@@ -32,26 +33,40 @@ def _one_report(visit_dir: Path) -> tuple[Path | None, str]:
         target = write_report(visit_dir, info)
     except RomMeasureError as error:
         return None, f"no report for {visit_dir}: {error}"
+    except Exception as error:  # failure isolation, as for the clips
+        return None, f"no report for {visit_dir}: {type(error).__name__}: {error}"
     if target is not None and Path(target).is_file():
         return Path(target), ""
     return None, f"write_report({visit_dir}) gave no report file"
 
 
-def _written(todo: list[Path], workers: int) -> list[tuple[Path | None, str]]:
-    """Each visit's report, in ``workers`` processes when there are several visits (a
-    report decodes key frames and draws curves: about 4 s for a visit of 4 clips)."""
+def _written(todo: list[Path], workers: int, threads: int) -> list[tuple[Path | None, str]]:
+    """Each visit's report, in ``workers`` processes (set up as the batch's workers:
+    ``threads`` OpenCV/BLAS threads, ending with the batch) when there are several
+    visits; a report decodes key frames and draws curves, about 4 s for 4 clips."""
     if workers <= 1 or len(todo) <= 1:
         return [_one_report(v) for v in todo]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from rom_measure.batch.worker import init_worker
+
     context = multiprocessing.get_context("spawn")  # no fork of a threaded process
-    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context) as pool:
-        return list(pool.map(_one_report, todo))
+    processes = min(workers, len(todo))
+    setup = {"initializer": init_worker, "initargs": (threads, None)}
+    with ProcessPoolExecutor(processes, mp_context=context, **setup) as pool:
+        futures = [pool.submit(_one_report, v) for v in todo]
+        out = []
+        for visit_dir, future in zip(todo, futures, strict=True):
+            try:
+                out.append(future.result())
+            except Exception as error:  # e.g. the process died
+                out.append((None, f"no report for {visit_dir}: {type(error).__name__}: {error}"))
+        return out
 
 
 def visit_reports(
-    visit_dirs: Sequence[Path], workers: int = 1
+    visit_dirs: Sequence[Path], workers: int = 1, threads: int = 1
 ) -> tuple[dict[Path, Path], list[str]]:
     """Each visit's HTML report via ``rom_measure.visit.report.write_report``.
 
@@ -74,7 +89,7 @@ def visit_reports(
         else:
             todo.append(visit_dir)
     notes = []
-    for visit_dir, (target, why) in zip(todo, _written(todo, workers), strict=True):
+    for visit_dir, (target, why) in zip(todo, _written(todo, workers, threads), strict=True):
         if target is not None:
             reports[visit_dir] = target
         else:

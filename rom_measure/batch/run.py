@@ -373,5 +373,6 @@ def run_batch(
             progress.end()
         report = BatchReport(out, tuple(outcomes[i] for i in sorted(outcomes)), inputs, (), {},
                              (), 0.0, where)  # fmt: skip
-        report = finish(out, report, options.reports, workers)
+        local = not (options.scheduler or options.dask_local)  # a cluster's cores are not here
+        report = finish(out, report, options.reports, workers if local else 1, threads)
     return replace(report, seconds=time.perf_counter() - start)

@@ -208,10 +208,14 @@ def write_index(out: Path, report: BatchReport, reports: dict[Path, Path]) -> Pa
 
 
 def finish(
-    out: Path, report: BatchReport, reports_wanted: bool = True, workers: int = 1
+    out: Path,
+    report: BatchReport,
+    reports_wanted: bool = True,
+    workers: int = 1,
+    threads: int = 1,
 ) -> BatchReport:
-    """Summary, comparisons (batch and per visit), visit reports (``workers`` at once)
-    and the index."""
+    """Summary, comparisons (batch and per visit), visit reports (``workers`` processes
+    of ``threads`` threads) and the index."""
     from rom_measure.visit.compare import update_visit_comparisons
 
     paths = {"summary": write_summary(out, report.outcomes, report.inputs)}
@@ -222,7 +226,7 @@ def finish(
     rows = _pair_rows(out, report.outcomes)
     paths["comparisons"] = write_comparisons_csv(out, rows)
     if reports_wanted:
-        reports, notes = visit_reports(visit_dirs, workers)
+        reports, notes = visit_reports(visit_dirs, workers, threads)
     else:
         reports, notes = {}, ["per-visit reports were not written (--no-reports)"]
     report = replace(report, comparisons=tuple(rows), notes=report.notes + tuple(notes))

@@ -73,10 +73,12 @@ class FrameSource(Protocol):
 ONE_THREAD_MAX_PIXELS = 1920 * 1088
 
 
-def _capture(target: str | int):  # -> cv2.VideoCapture
+def _capture(target: str | int, file: bool = False):  # -> cv2.VideoCapture
+    """A capture of ``target``; a ``file`` up to ONE_THREAD_MAX_PIXELS gets one decoder
+    thread (cameras and streams keep OpenCV's defaults, opened once)."""
     import cv2
 
-    if isinstance(target, int):
+    if not file:
         return cv2.VideoCapture(target)
     capture = cv2.VideoCapture(target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
     if capture.isOpened():
@@ -100,7 +102,7 @@ class VideoFileSource:
             raise InputError(f"video not found: {self.path}")
         if not self.path.is_file():
             raise InputError(f"not a file: {self.path}")
-        self._cap = _capture(str(self.path))
+        self._cap = _capture(str(self.path), file=True)
         if not self._cap.isOpened():
             raise InputError(f"cannot read {self.path}: not a video file OpenCV/FFmpeg can decode")
         self.fps_hint = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)

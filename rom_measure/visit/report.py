@@ -4,7 +4,7 @@ The report shows the visit header, a summary table of every movement with its ve
 and per movement the angle curves, a pre-vs-post bar chart against the MDC95 band and
 the normal ranges, key frames with the overlay, plain-language quality warnings, links
 to the annotated videos, and an appendix with the definitions and the method. Plots
-are inline SVG and key frames base64 PNG, so the file opens offline in any browser.
+are inline SVG and key frames base64 JPEG, so the file opens offline in any browser.
 
 This module words the verdicts and assembles the page; the visit folder is read by
 :mod:`~rom_measure.visit.visit_model`, the plots come from

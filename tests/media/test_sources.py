@@ -109,7 +109,7 @@ def test_clips_up_to_1080p_decode_in_one_thread_with_the_same_frames(
 
     from rom_measure.media.sources import _capture
 
-    single = _capture(str(test_videos["plain"]))
+    single = _capture(str(test_videos["plain"]), file=True)
     default = cv2.VideoCapture(str(test_videos["plain"]))
     assert single.get(cv2.CAP_PROP_N_THREADS) == 1
     for _ in range(10):
@@ -125,7 +125,7 @@ def test_frames_above_1080p_keep_ffmpegs_threads(tmp_path: Path) -> None:
     from tests.conftest import make_test_video
 
     big = make_test_video(tmp_path / "big.mp4", frames=2, size="2560x1440")
-    capture = _capture(str(big))
+    capture = _capture(str(big), file=True)
     width, height = capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
     assert width * height > ONE_THREAD_MAX_PIXELS
     assert capture.get(cv2.CAP_PROP_N_THREADS) != 1 or cv2.getNumberOfCPUs() == 1

@@ -197,6 +197,7 @@ def test_the_review_video_of_a_60_fps_clip_keeps_every_second_frame(
     assert frames == 30 + round(2.5 * 30)
 
 
+@pytest.mark.slow
 def test_annotated_video_in_one_pass(tmp_path: Path, pose_model: Path) -> None:
     clip = make_test_video(tmp_path / "plain.mp4", frames=45, size="320x240")
     result, paths = analyze_to_folder("hip-flexion", "left", tmp_path / "out", video=clip,
@@ -220,3 +221,12 @@ def test_annotated_video_in_one_pass(tmp_path: Path, pose_model: Path) -> None:
     write_outputs(result, tmp_path / "out")  # a later run without a video
     assert not (tmp_path / "out" / "annotated.mp4").exists()
     one_complete_set(tmp_path / "out")
+
+
+@pytest.mark.parametrize(("fps", "step"), [(24.0, 1), (30.0, 1), (30.2, 1), (40.0, 2),
+                                           (59.94, 2), (75.0, 3), (120.0, 4)])  # fmt: skip
+def test_the_review_video_step_keeps_it_at_most_30_fps(fps: float, step: int) -> None:
+    from rom_measure.media.annotate import MAX_VIDEO_FPS, video_step
+
+    assert video_step(fps) == step
+    assert fps / step <= MAX_VIDEO_FPS * 1.01
