@@ -1,4 +1,10 @@
-"""Background work that yields the CPU to the pose model (Linux thread priorities)."""
+"""Background work that yields the CPU to the pose model (Linux thread priorities).
+
+A thread's nice value is inherited by the threads and processes it starts. OpenCV's
+shared worker pool is started by the first thread that makes a parallel cv2 call; in
+``analyze`` that is the decoding thread (normal priority), since the annotated-video
+thread only starts work once a frame has been decoded and converted.
+"""
 
 from __future__ import annotations
 
