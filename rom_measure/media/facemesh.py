@@ -99,9 +99,12 @@ class FaceMesh:
             from rom_measure.media.assets import face_model_path
 
             model_path = face_model_path()
+        from rom_measure.media.pose import quiet_native_logs
+
         self.model_path = Path(model_path)
-        self._interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
-        self._interpreter.allocate_tensors()
+        with quiet_native_logs():  # LiteRT's "Created ... delegate" INFO line
+            self._interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
+            self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = self._interpreter.get_output_details()
         by_size = sorted(outputs, key=lambda o: int(np.prod(o["shape"])))

@@ -36,6 +36,7 @@ __all__ = [
     "PoseBackend",
     "PoseObservation",
     "estimate_landmarks",
+    "quiet_native_logs",
 ]
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class MediaPipePose:
             min_pose_presence_confidence=self.min_detection_confidence,
             min_tracking_confidence=self.min_tracking_confidence,
         )
-        with _quiet_native_logs():
+        with quiet_native_logs():
             self._landmarker = vision.PoseLandmarker.create_from_options(options)
 
     def detect(self, rgb: np.ndarray, timestamp_ms: int) -> list[PoseObservation]:
@@ -111,7 +112,7 @@ class MediaPipePose:
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
         if self._first_call:  # the native side logs set-up warnings on the first frame
             self._first_call = False
-            with _quiet_native_logs():
+            with quiet_native_logs():
                 result = self._run(image, timestamp_ms)
         else:
             result = self._run(image, timestamp_ms)
@@ -126,7 +127,7 @@ class MediaPipePose:
         return self._landmarker.detect(image)
 
     def close(self) -> None:
-        with _quiet_native_logs():
+        with quiet_native_logs():
             self._landmarker.close()
 
     def __enter__(self) -> MediaPipePose:
@@ -202,7 +203,7 @@ def _observation(marks: list[Any], world: list[Any]) -> PoseObservation:
 
 
 @contextlib.contextmanager
-def _quiet_native_logs() -> Iterator[None]:
+def quiet_native_logs() -> Iterator[None]:
     """Silence the native INFO/WARNING lines printed while the model loads (stderr, fd 2)."""
     if log.isEnabledFor(logging.DEBUG):
         yield
