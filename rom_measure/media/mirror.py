@@ -157,7 +157,7 @@ def mirrored_landmarks(
     from rom_measure.media.pose import MediaPipePose, estimate_landmarks
     from rom_measure.media.sources import VideoFileSource, prefetch
 
-    source = VideoFileSource(path)
+    source = VideoFileSource(path, beside_the_model=False)  # its seek decodes before the model
     frame_s = 1.0 / (source.fps_hint or 30.0)
     inside = _Strided(windows, stride, frame_s)
     if inside.windows:  # the frames before the first window are not needed

@@ -73,12 +73,12 @@ class FrameSource(Protocol):
 ONE_THREAD_MAX_PIXELS = 1920 * 1088
 
 
-def _capture(target: str | int, file: bool = False):  # -> cv2.VideoCapture
-    """A capture of ``target``; a ``file`` up to ONE_THREAD_MAX_PIXELS gets one decoder
-    thread (cameras and streams keep OpenCV's defaults, opened once)."""
+def _capture(target: str | int, one_thread: bool = False):  # -> cv2.VideoCapture
+    """A capture of ``target``; with ``one_thread`` (files only) a clip up to
+    ONE_THREAD_MAX_PIXELS gets one decoder thread (else OpenCV's defaults, opened once)."""
     import cv2
 
-    if not file:
+    if not one_thread:
         return cv2.VideoCapture(target)
     capture = cv2.VideoCapture(target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
     if capture.isOpened():
@@ -93,7 +93,10 @@ def _capture(target: str | int, file: bool = False):  # -> cv2.VideoCapture
 class VideoFileSource:
     """Decode a video file frame by frame with container timestamps."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, beside_the_model: bool = True) -> None:
+        """``beside_the_model``: the pose model runs while this decodes, so a clip up
+        to 1080p gets one decoder thread (ONE_THREAD_MAX_PIXELS); False (key frames,
+        a seek before the model starts) keeps FFmpeg's own thread count."""
         import cv2
 
         self.path = Path(path)
@@ -102,7 +105,7 @@ class VideoFileSource:
             raise InputError(f"video not found: {self.path}")
         if not self.path.is_file():
             raise InputError(f"not a file: {self.path}")
-        self._cap = _capture(str(self.path), file=True)
+        self._cap = _capture(str(self.path), one_thread=beside_the_model)
         if not self._cap.isOpened():
             raise InputError(f"cannot read {self.path}: not a video file OpenCV/FFmpeg can decode")
         self.fps_hint = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)

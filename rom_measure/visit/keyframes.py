@@ -109,7 +109,7 @@ def _decode(video: Path, wanted: set[int]) -> dict[int, np.ndarray]:
     from rom_measure.media.sources import VideoFileSource
 
     frames: dict[int, np.ndarray] = {}
-    source = VideoFileSource(video)
+    source = VideoFileSource(video, beside_the_model=False)  # no model runs meanwhile
     try:
         for frame in source:
             if frame.index in wanted:

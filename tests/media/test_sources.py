@@ -109,7 +109,7 @@ def test_clips_up_to_1080p_decode_in_one_thread_with_the_same_frames(
 
     from rom_measure.media.sources import _capture
 
-    single = _capture(str(test_videos["plain"]), file=True)
+    single = _capture(str(test_videos["plain"]), one_thread=True)
     default = cv2.VideoCapture(str(test_videos["plain"]))
     assert single.get(cv2.CAP_PROP_N_THREADS) == 1
     for _ in range(10):
@@ -125,7 +125,19 @@ def test_frames_above_1080p_keep_ffmpegs_threads(tmp_path: Path) -> None:
     from tests.conftest import make_test_video
 
     big = make_test_video(tmp_path / "big.mp4", frames=2, size="2560x1440")
-    capture = _capture(str(big), file=True)
+    capture = _capture(str(big), one_thread=True)
     width, height = capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
     assert width * height > ONE_THREAD_MAX_PIXELS
     assert capture.get(cv2.CAP_PROP_N_THREADS) != 1 or cv2.getNumberOfCPUs() == 1
+
+
+def test_a_source_decoded_apart_from_the_model_keeps_ffmpegs_threads(
+    test_videos: dict[str, Path],
+) -> None:
+    import cv2
+
+    beside = VideoFileSource(test_videos["plain"])
+    apart = VideoFileSource(test_videos["plain"], beside_the_model=False)
+    assert beside._cap.get(cv2.CAP_PROP_N_THREADS) == 1
+    assert apart._cap.get(cv2.CAP_PROP_N_THREADS) != 1 or cv2.getNumberOfCPUs() == 1
+    assert [f.time_s for f in beside] == [f.time_s for f in apart]
