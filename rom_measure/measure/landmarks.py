@@ -28,9 +28,11 @@ import numpy as np
 from rom_measure.errors import InputError
 
 __all__ = [
+    "ARRAYS",
     "FACE_POINT_COUNT",
     "FORMAT_VERSION",
     "LANDMARK_COUNT",
+    "OPTIONAL_ARRAYS",
     "Landmark",
     "LandmarkSeries",
     "interpolate_onto",
@@ -39,6 +41,10 @@ __all__ = [
 LANDMARK_COUNT = 33
 FACE_POINT_COUNT = 468
 FORMAT_VERSION = 1
+#: The per-frame arrays of every series, and the optional ones (the face mesh: None
+#: when the series has none).
+ARRAYS = ("time_s", "image", "visibility", "presence", "world", "people")
+OPTIONAL_ARRAYS = ("face", "face_score")
 
 
 class Landmark(enum.IntEnum):
@@ -136,10 +142,9 @@ class LandmarkSeries:
 
     def take(self, frames: np.ndarray) -> LandmarkSeries:
         """The series restricted to some frames (a boolean mask, indices or a slice)."""
-        arrays = ("time_s", "image", "visibility", "presence", "world", "people")
-        changes = {name: getattr(self, name)[frames] for name in arrays}
+        changes = {name: getattr(self, name)[frames] for name in ARRAYS}
         optional = {name: None if getattr(self, name) is None else getattr(self, name)[frames]
-                    for name in ("face", "face_score")}  # fmt: skip
+                    for name in OPTIONAL_ARRAYS}  # fmt: skip
         return self.replace(**changes, **optional)
 
     def replace(self, **changes: Any) -> LandmarkSeries:
@@ -178,7 +183,7 @@ def interpolate_onto(
     people = np.where(exact, series.people[after], np.maximum(series.people[before],
                                                               series.people[after]))  # fmt: skip
     return series.replace(time_s=time_s, people=people.astype(series.people.dtype),
-                          face=None, face_score=None, **arrays)  # fmt: skip
+                          **dict.fromkeys(OPTIONAL_ARRAYS), **arrays)  # fmt: skip
 
 
 def _shape_problems(series: LandmarkSeries) -> list[str]:

@@ -179,7 +179,7 @@ def write_annotated_video(
     import cv2
     import imageio_ffmpeg
 
-    source = VideoFileSource(video)
+    source = VideoFileSource(video, beside_the_model=False)  # no model runs meanwhile
     (width, height), scale = _output_size(source.size)
     fps = result.series.fps if math.isfinite(result.series.fps) else 30.0
     step = video_step(fps)

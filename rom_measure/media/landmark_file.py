@@ -14,23 +14,20 @@ import numpy as np
 
 from rom_measure._fileio import atomic_path
 from rom_measure.errors import InputError
-from rom_measure.measure.landmarks import FORMAT_VERSION, LandmarkSeries
+from rom_measure.measure.landmarks import ARRAYS, FORMAT_VERSION, OPTIONAL_ARRAYS, LandmarkSeries
 
 __all__ = ["load_landmarks", "save_landmarks"]
-
-_ARRAYS = ("time_s", "image", "visibility", "presence", "world", "people")
-_OPTIONAL = ("face", "face_score")
 
 
 def save_landmarks(series: LandmarkSeries, path: Path) -> None:
     """Write ``.npz`` arrays with the metadata as a JSON string, atomically."""
     header = {"format_version": FORMAT_VERSION, "image_size": list(series.image_size)}
     optional = {name: getattr(series, name).astype(np.float32)
-                for name in _OPTIONAL if getattr(series, name) is not None}  # fmt: skip
+                for name in OPTIONAL_ARRAYS if getattr(series, name) is not None}  # fmt: skip
     with atomic_path(Path(path), suffix=".npz") as tmp:
         np.savez_compressed(
             tmp,
-            **{name: getattr(series, name) for name in _ARRAYS},
+            **{name: getattr(series, name) for name in ARRAYS},
             **optional,
             header=np.array(json.dumps(header)),
             meta=np.array(json.dumps(series.meta, default=str)),
@@ -45,8 +42,9 @@ def load_landmarks(path: Path) -> LandmarkSeries:
     try:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
-            arrays = {name: data[name] for name in _ARRAYS}
-            optional = {name: data[name] if name in data.files else None for name in _OPTIONAL}
+            arrays = {name: data[name] for name in ARRAYS}
+            optional = {name: data[name] if name in data.files else None
+                        for name in OPTIONAL_ARRAYS}  # fmt: skip
             meta = json.loads(str(data["meta"]))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise InputError(f"{path} is not a rom_measure landmark file ({error})") from error

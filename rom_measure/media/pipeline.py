@@ -230,9 +230,8 @@ def with_second_opinion(
     from rom_measure.media.mirror import mirrored_landmarks
 
     codes = {f.code for f in result.quality.findings}
-    if "lost_limb" not in codes or not result.lost_peaks_s or result.movement.view != "side":
-        return result
-    if "far_side" in codes:
+    needed = "lost_limb" in codes and "far_side" not in codes and bool(result.lost_peaks_s)
+    if not needed or result.movement.view != "side":
         return result
     windows = lost.recheck_windows(result.time_s, result.frame_status, result.lost_peaks_s)
     if not windows:
