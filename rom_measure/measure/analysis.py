@@ -34,6 +34,7 @@ from rom_measure.measure.quality import (
     check_view,
     estimate_view,
     verdict,
+    warning_error_deg,
 )
 from rom_measure.measure.rom import (
     MIN_EXCURSION_DEG,
@@ -41,6 +42,7 @@ from rom_measure.measure.rom import (
     estimate_rom,
     find_neutral,
     keep_repetitions,
+    with_component,
 )
 from rom_measure.measure.swaps import MARGIN_DEG as STILL_LEG_MARGIN_DEG
 from rom_measure.measure.swaps import other_leg_moved, still_leg_swaps
@@ -353,6 +355,9 @@ def analyze_landmarks(
                 "neutral angle was estimated from the clip's lowest values",
             )
         )
-    return Result(move, side, verdict(findings), view, rom, series.time_s, np.where(seen, raw,
+    quality = verdict(findings)
+    if quality.verdict == "warning":
+        rom = with_component(rom, "warnings_deg", warning_error_deg(quality.findings))
+    return Result(move, side, quality, view, rom, series.time_s, np.where(seen, raw,
                   np.nan), filtered, status.astype(str), series, tuple(steps),
                   dict(source or series.meta.get("source", {})), lost_peaks)  # fmt: skip

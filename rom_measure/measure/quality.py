@@ -17,7 +17,7 @@ from rom_measure.measure.landmarks import Landmark as L
 from rom_measure.measure.landmarks import LandmarkSeries
 from rom_measure.measure.movements import VISIBLE, Movement, facing_sign, left_at_plus_x_sign
 
-__all__ = ["Finding", "Quality", "ViewEstimate", "estimate_view", "verdict"]
+__all__ = ["Finding", "Quality", "ViewEstimate", "estimate_view", "verdict", "warning_error_deg"]
 
 Severity = Literal["info", "warning", "reject"]
 
@@ -62,6 +62,31 @@ def verdict(findings: list[Finding]) -> Quality:
     severities = {f.severity for f in findings}
     state = "rejected" if "reject" in severities else "warning" if "warning" in severities else "ok"
     return Quality(state, tuple(findings))  # type: ignore[arg-type]
+
+
+# The error a warning stands for, added to the result's uncertainty: per warning code,
+# the RMS error of the training split's results with that warning (`rom-measure
+# validate --per-movement 4`, "warning errors"; 3-11 results a code, 24 in all).
+# Without it, warning results fell within 1 and 2 uncertainties 48% and 78% of the time
+# (training) and 61% and 89% (held-out); with it 65%/91% and 72%/100%. A warning the
+# validation saw too rarely gets the pooled figure. ``approximate_method`` adds nothing:
+# its method error is already in the uncertainty.
+WARNING_ERROR_DEG = {
+    "beyond_valid_range": 6.0,
+    "leg_swaps": 7.4,
+    "multiple_people": 8.0,
+    "no_still_start": 6.0,
+    "oblique_view": 6.8,
+    "second_opinion": 6.4,
+}
+WARNING_ERROR_POOLED_DEG = 6.4
+
+
+def warning_error_deg(findings: tuple[Finding, ...] | list[Finding]) -> float:
+    """The error the warnings stand for (deg): the largest of their figures; 0 with none."""
+    sizes = [WARNING_ERROR_DEG.get(f.code, WARNING_ERROR_POOLED_DEG) for f in findings
+             if f.severity == "warning" and f.code != "approximate_method"]  # fmt: skip
+    return max(sizes, default=0.0)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -171,14 +171,19 @@ def estimate_rom(
     )
 
 
+def with_component(rom: RomEstimate, name: str, value_deg: float) -> RomEstimate:
+    """``rom`` with one more uncertainty component (root sum of squares)."""
+    components = {**rom.uncertainty_components, name: value_deg}
+    total = math.sqrt(sum(v * v for v in components.values()))
+    return replace(rom, uncertainty_deg=total, uncertainty_components=components)
+
+
 def keep_repetitions(rom: RomEstimate, keep: list[bool]) -> RomEstimate:
     """``rom`` with only the repetitions marked in ``keep``; its summary recomputed."""
-    import dataclasses
-
     reps = tuple(r for r, k in zip(rom.repetitions, keep, strict=True) if k)
     roms = np.array([r.rom_deg for r in reps])
     zero = rom.peak_deg - rom.rom_deg if math.isfinite(rom.peak_deg) else math.nan
-    return dataclasses.replace(
+    return replace(
         rom,
         repetitions=reps,
         rom_deg=float(roms.max()) if roms.size else math.nan,

@@ -32,6 +32,7 @@ __all__ = [
     "cached_landmarks",
     "check_gains",
     "fit_calibration",
+    "fit_warning_errors",
     "landmark_cache_path",
     "read_cases",
     "run_validation",
@@ -419,6 +420,39 @@ def fit_calibration(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, float
             "residual_rms_deg": round(float(np.sqrt(np.mean((gain * measured - true) ** 2))), 2),
         }
     return fits
+
+
+#: A warning seen on fewer training results than this gets the pooled figure.
+MIN_WARNING_CASES = 3
+
+
+def fit_warning_errors(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Per warning code: the RMS error of the (training) results with that warning.
+
+    Every reported result with verdict ``warning`` counts, filmed as instructed or not,
+    for each of its warning codes (``approximate_method`` aside: its method error is
+    already in the uncertainty). ``pooled_deg`` is the RMS over all those results;
+    codes seen on fewer than MIN_WARNING_CASES results are left to it.
+    """
+    errors: dict[str, list[float]] = {}
+    pooled: list[float] = []
+    for row in rows:
+        codes = set(row["flags"].split()) - {"approximate_method"}
+        if row["verdict"] != "warning" or row["error_deg"] is None or not codes:
+            continue
+        pooled.append(row["error_deg"])
+        for code in codes:
+            errors.setdefault(code, []).append(row["error_deg"])
+
+    def rms(values: list[float]) -> float:
+        return round(float(np.sqrt(np.mean(np.square(values)))), 1)
+
+    return {
+        "codes": {code: {"cases": len(v), "rms_deg": rms(v)} for code, v in sorted(errors.items())
+                  if len(v) >= MIN_WARNING_CASES},
+        "pooled_deg": rms(pooled) if pooled else None,
+        "pooled_cases": len(pooled),
+    }  # fmt: skip
 
 
 def check_gains(

@@ -6,7 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from rom_measure.synth.validate import SPLITS, check_gains, fit_calibration, summarize
+from rom_measure.synth.validate import (
+    SPLITS,
+    check_gains,
+    fit_calibration,
+    fit_warning_errors,
+    summarize,
+)
 from rom_measure.synth.validate import _instructed as instructed
 
 __all__ = ["format_summary", "report", "uncertainty_coverage"]
@@ -93,7 +99,34 @@ def report(rows: list[dict[str, Any]]) -> str:
         parts.append("\n".join(lines) + "\n")
     if any(line["cases"] for line in uncertainty_coverage(rows)):
         parts.append(_coverage_table(rows))
+    if training and held:
+        parts.append(_warning_table(training, held))
     return "\n".join(parts)
+
+
+def _warning_table(training: list[dict[str, Any]], held: list[dict[str, Any]]) -> str:
+    """Per warning code: the RMS error on each split and the figure the tool applies."""
+    from rom_measure.measure.quality import WARNING_ERROR_DEG, WARNING_ERROR_POOLED_DEG
+
+    fits = {"training": fit_warning_errors(training), "held-out": fit_warning_errors(held)}
+    lines = [
+        "### warning errors: the RMS error of the results with each warning (added to their "
+        "uncertainty)\n",
+        "| warning | training cases | training RMS | applied | held-out cases | held-out RMS |",
+        "|---|---|---|---|---|---|",
+    ]
+    codes = sorted({c for f in fits.values() for c in f["codes"]} | set(WARNING_ERROR_DEG))
+    for code in codes:
+        cells = [fits[s]["codes"].get(code) for s in SPLITS]
+        shown = [(str(c["cases"]), _deg(c["rms_deg"])) if c else ("—", "—") for c in cells]
+        applied = WARNING_ERROR_DEG.get(code, WARNING_ERROR_POOLED_DEG)
+        lines.append(f"| {code} | {shown[0][0]} | {shown[0][1]} | {applied:.1f}° | "
+                     f"{shown[1][0]} | {shown[1][1]} |")  # fmt: skip
+    pooled = [fits[s] for s in SPLITS]
+    lines.append(f"| any other (pooled) | {pooled[0]['pooled_cases']} | "
+                 f"{_deg(pooled[0]['pooled_deg'])} | {WARNING_ERROR_POOLED_DEG:.1f}° | "
+                 f"{pooled[1]['pooled_cases']} | {_deg(pooled[1]['pooled_deg'])} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def _posture_tables(split: str, rows: list[dict[str, Any]]) -> list[str]:

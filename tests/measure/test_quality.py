@@ -33,3 +33,24 @@ def test_film_and_video_rates_pass(fps: float) -> None:
 def test_a_low_rate_warns_and_a_very_low_one_rejects() -> None:
     assert _fps_findings(20.0) == [("low_fps", "warning")]
     assert _fps_findings(12.0) == [("low_fps", "reject")]
+
+
+def test_a_warning_stands_for_its_training_error_and_several_for_the_largest() -> None:
+    from rom_measure.measure.quality import (
+        WARNING_ERROR_DEG,
+        WARNING_ERROR_POOLED_DEG,
+        Finding,
+        warning_error_deg,
+    )
+
+    def finding(code: str, severity: str = "warning") -> Finding:
+        return Finding(code, severity, "")  # type: ignore[arg-type]
+
+    assert warning_error_deg([]) == 0.0
+    assert warning_error_deg([finding("approximate_method"), finding("x", "info")]) == 0.0
+    assert warning_error_deg([finding("oblique_view")]) == WARNING_ERROR_DEG["oblique_view"]
+    assert warning_error_deg([finding("never_validated")]) == WARNING_ERROR_POOLED_DEG
+    both = [finding("oblique_view"), finding("multiple_people")]
+    assert warning_error_deg(both) == max(
+        WARNING_ERROR_DEG[c] for c in ("oblique_view", "multiple_people")
+    )

@@ -13,6 +13,7 @@ from rom_measure.synth.validate import (
     SPLITS,
     check_gains,
     fit_calibration,
+    fit_warning_errors,
     suite,
     summarize,
 )
@@ -194,3 +195,17 @@ def test_uncertainty_coverage_counts_errors_within_one_and_two_uncertainties() -
     assert (ok["cases"], ok["within_1u"], ok["within_2u"]) == (4, 0.5, 0.75)
     assert (warning["cases"], warning["within_1u"], warning["within_2u"]) == (1, 1.0, 1.0)
     assert "| held-out | ok | 4 | 50% | 75% |" in report(rows)
+
+
+def test_warning_errors_are_the_rms_per_code_and_rare_codes_are_pooled() -> None:
+    def row(flags: str, error: float | None, verdict: str = "warning") -> dict:
+        return {"flags": flags, "error_deg": error, "verdict": verdict}
+
+    rows = [row("oblique_view", e) for e in (3.0, -4.0, 0.0)]
+    rows += [row("approximate_method oblique_view multiple_people", 5.0)]
+    rows += [row("approximate_method", 9.0), row("oblique_view", None, "rejected"),
+             row("oblique_view", 20.0, "ok")]  # fmt: skip
+    fit = fit_warning_errors(rows)
+    assert fit["codes"] == {"oblique_view": {"cases": 4, "rms_deg": 3.5}}  # sqrt(50 / 4)
+    assert "multiple_people" not in fit["codes"]  # one case: left to the pooled figure
+    assert fit["pooled_cases"] == 4 and fit["pooled_deg"] == 3.5
