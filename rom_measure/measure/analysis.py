@@ -27,6 +27,7 @@ from rom_measure.measure.quality import (
     check_frames,
     check_landmarks,
     check_movement,
+    check_peak_stability,
     check_people,
     check_range,
     check_subject_size,
@@ -343,6 +344,8 @@ def analyze_landmarks(
     findings += check_subject_size(series, move, side)
     if span:
         findings += check_discarded(status, series.time_s, *span)
+    findings += check_peak_stability(series.time_s, np.where(seen, raw, np.nan),
+                                     [r.peak_s for r in rom.repetitions])  # fmt: skip
     findings += check_movement(rom.max_excursion_deg, rom.min_excursion_deg, move,
                                MIN_EXCURSION_DEG)  # fmt: skip
     findings += check_range(rom.max_excursion_deg, move)

@@ -54,3 +54,46 @@ def test_a_warning_stands_for_its_training_error_and_several_for_the_largest() -
     assert warning_error_deg(both) == max(
         WARNING_ERROR_DEG[c] for c in ("oblique_view", "multiple_people")
     )
+
+
+def _view_codes(movement: str, off_plane_deg: float) -> set[str]:
+    from rom_measure.measure.movements import get_movement
+    from rom_measure.measure.quality import ViewEstimate, check_view
+
+    view = ViewEstimate(off_plane_deg, "image-left", "left")
+    return {f.code for f in check_view(view, get_movement(movement), "left")}
+
+
+def test_the_lunge_warns_of_a_smaller_view_error_than_other_movements() -> None:
+    from rom_measure.measure.movements import LUNGE_OFF_PLANE_WARN_DEG
+    from rom_measure.measure.quality import OFF_PLANE_WARN_DEG
+
+    between = 0.5 * (LUNGE_OFF_PLANE_WARN_DEG + OFF_PLANE_WARN_DEG)
+    assert "oblique_view" in _view_codes("ankle-lunge", between)
+    assert "oblique_view" not in _view_codes("ankle-dorsiflexion", between)
+    assert "oblique_view" not in _view_codes("ankle-lunge", LUNGE_OFF_PLANE_WARN_DEG - 1.0)
+
+
+def _peak_codes(angle: np.ndarray, fps: float = 60.0) -> list[str]:
+    from rom_measure.measure.quality import check_peak_stability
+
+    time_s = np.arange(angle.size) / fps
+    return [f.code for f in check_peak_stability(time_s, angle, [float(time_s[angle.size // 2])])]
+
+
+def test_a_smooth_noisy_peak_passes_and_a_jumping_one_warns() -> None:
+    from rom_measure.measure.quality import PEAK_JITTER_WARN_DEG
+
+    time_s = np.arange(120) / 60.0
+    smooth = 40.0 * np.sin(np.pi * time_s / time_s[-1])  # one 2 s repetition
+    noisy = smooth + np.random.default_rng(1).normal(0.0, 0.5, smooth.size)
+    assert _peak_codes(smooth) == [] and _peak_codes(noisy) == []
+    jumping = noisy.copy()
+    jumping[40:80:2] -= 3.0 * PEAK_JITTER_WARN_DEG  # every other frame of the hold drops
+    assert _peak_codes(jumping) == ["unstable_peak"]
+    jumping[60:62] = np.nan  # a gap does not hide it
+    assert _peak_codes(jumping) == ["unstable_peak"]
+
+
+def test_too_few_frames_near_the_peak_give_no_verdict_on_it() -> None:
+    assert _peak_codes(np.array([0.0, 30.0, 0.0, 30.0])) == []
