@@ -344,8 +344,8 @@ def analyze_landmarks(
     findings += check_subject_size(series, move, side)
     if span:
         findings += check_discarded(status, series.time_s, *span)
-    findings += check_peak_stability(series.time_s, np.where(seen, raw, np.nan),
-                                     [r.peak_s for r in rom.repetitions])  # fmt: skip
+    reported = [r.peak_s for r in rom.repetitions if r.rom_deg == rom.rom_deg]
+    findings += check_peak_stability(series.time_s, np.where(seen, raw, np.nan), reported)
     findings += check_movement(rom.max_excursion_deg, rom.min_excursion_deg, move,
                                MIN_EXCURSION_DEG)  # fmt: skip
     findings += check_range(rom.max_excursion_deg, move)

@@ -363,10 +363,12 @@ def check_subject_size(series: LandmarkSeries, movement: Movement, side: str) ->
 
 
 # Landmarks jumping about at the top of a repetition: the median absolute second
-# difference of the angle within PEAK_WINDOW_S of a peak. Smooth motion and landmark
-# noise give under 1 deg (median 0.5; at most 2.6 on the verdict-ok results of
-# `rom-measure validate --per-movement 4`); a lunge whose front and back legs the model
-# mixed up during the hold gave 5-17 deg, one of them 12 deg low with no other warning.
+# difference of the angle within PEAK_WINDOW_S of the reported (largest) repetition's
+# peak. Smooth motion and landmark noise give under 1 deg (median 0.5; at most 2.6 on
+# the verdict-ok results of `rom-measure validate --per-movement 4`); a lunge whose
+# front and back legs the model mixed up during the hold gave 5-17 deg, one of them
+# 12 deg low with no other warning. Only the reported peak counts: a 110 deg hip flexion
+# whose second hold flickered (16 deg) read its first, reported, peak within 2 deg.
 PEAK_WINDOW_S = 0.3
 PEAK_JITTER_WARN_DEG = 4.0
 
@@ -381,7 +383,7 @@ def peak_jitter_deg(time_s: np.ndarray, angle_deg: np.ndarray, peak_s: float) ->
 
 def check_peak_stability(time_s: np.ndarray, angle_deg: np.ndarray,
                          peaks_s: list[float]) -> list[Finding]:  # fmt: skip
-    """Flag a repetition whose peak the landmarks did not hold still (``unstable_peak``)."""
+    """Flag a peak (the reported repetition's) the landmarks did not hold still."""
     jitter = [peak_jitter_deg(time_s, angle_deg, p) for p in peaks_s]
     worst = max((j for j in jitter if math.isfinite(j)), default=0.0)
     if worst <= PEAK_JITTER_WARN_DEG:
