@@ -252,6 +252,15 @@ _PLANTARFLEXION_APPROXIMATE = (
 # low with no other warning (training split; the view estimate read them as 6.6-14.5 deg,
 # the lunges filmed as instructed as 2.3-3.8; held-out as instructed: 2.6-4.9).
 LUNGE_OFF_PLANE_WARN_DEG = 6.0
+# Its training RMS error is 4.6 deg, and no check tells the bad readings apart: rendered
+# lunges filmed as instructed read 0-9 deg low by body, and one 10 deg off side-on read
+# 8.4 deg low with a view estimate (5.1 deg) inside the instructed range (bench/gray_zone.py).
+_LUNGE_APPROXIMATE = (
+    "the pose model reads the weight-bearing lunge 0-9 deg short depending on the body and "
+    "on small camera errors (rendered bodies the tool was not tuned on), which no check "
+    "detects: treat this number as approximate (best compared on the same person and "
+    "camera)"
+)
 
 MOVEMENTS: dict[str, Movement] = {
     m.name: m
@@ -398,6 +407,7 @@ MOVEMENTS: dict[str, Movement] = {
                                "4.6 inter-rater, 4.7 intra-rater"),),
             zero="absolute",
             off_plane_warn_deg=LUNGE_OFF_PLANE_WARN_DEG,
+            approximate=_LUNGE_APPROXIMATE,
         ),
     )
 }  # fmt: skip

@@ -13,11 +13,11 @@ def _codes(case: ValidationCase) -> tuple[str, set[str]]:
 
 
 @pytest.mark.slow
-def test_a_lunge_filmed_as_instructed_stays_ok(pose_model, body) -> None:
+def test_a_lunge_filmed_as_instructed_has_no_view_or_peak_warning(pose_model, body) -> None:
     case = ValidationCase("held-out", "ankle-lunge", "right", 40.0, "short-older-female",
                           "wide-near")  # fmt: skip
     verdict, codes = _codes(case)
-    assert verdict == "ok", codes
+    assert verdict == "warning" and "approximate_method" in codes  # the lunge is never ok
     assert not codes & {"unstable_peak", "oblique_view"}
 
 
