@@ -359,8 +359,8 @@ def analyze_landmarks(
             )
         )
     quality = verdict(findings)
-    if quality.verdict == "warning":
-        rom = with_component(rom, "warnings_deg", warning_error_deg(quality.findings))
+    if (extra := warning_error_deg(quality.findings)) > 0.0:
+        rom = with_component(rom, "warnings_deg", extra)
     return Result(move, side, quality, view, rom, series.time_s, np.where(seen, raw,
                   np.nan), filtered, status.astype(str), series, tuple(steps),
                   dict(source or series.meta.get("source", {})), lost_peaks)  # fmt: skip

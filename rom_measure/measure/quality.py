@@ -68,7 +68,7 @@ def verdict(findings: list[Finding]) -> Quality:
 # the RMS error of the training split's results with that warning (`rom-measure
 # validate --per-movement 4`, "warning errors"; 3-11 results a code, 24 in all).
 # Without it, warning results fell within 1 and 2 uncertainties 48% and 78% of the time
-# (training) and 61% and 89% (held-out); with it 65%/91% and 72%/100%. A warning the
+# (training) and 61% and 89% (held-out); with it 67%/92% and 75%/100%. A warning the
 # validation saw too rarely gets the pooled figure. ``approximate_method`` adds nothing:
 # its method error is already in the uncertainty.
 WARNING_ERROR_DEG = {
@@ -239,7 +239,9 @@ def check_view(view: ViewEstimate, movement: Movement, side: str) -> list[Findin
     findings = []
     wanted = "side-on" if movement.view == "side" else "facing the subject"
     off = view.off_plane_deg
-    warn_from = movement.off_plane_warn_deg or OFF_PLANE_WARN_DEG
+    warn_from = (
+        OFF_PLANE_WARN_DEG if movement.off_plane_warn_deg is None else movement.off_plane_warn_deg
+    )
     if math.isfinite(off) and off > OFF_PLANE_REJECT_DEG:
         findings.append(
             Finding(
@@ -365,8 +367,8 @@ def check_subject_size(series: LandmarkSeries, movement: Movement, side: str) ->
 # Landmarks jumping about at the top of a repetition: the median absolute second
 # difference of the angle within PEAK_WINDOW_S of the reported (largest) repetition's
 # peak. Smooth motion and landmark noise give under 1 deg (median 0.5; at most 2.6 on
-# the verdict-ok results of `rom-measure validate --per-movement 4`); a lunge whose
-# front and back legs the model mixed up during the hold gave 5-17 deg, one of them
+# the verdict-ok results of `rom-measure validate --per-movement 4`, both splits); a
+# lunge whose front and back legs the model mixed up during the hold gave 5-17 deg, one of them
 # 12 deg low with no other warning. Only the reported peak counts: a 110 deg hip flexion
 # whose second hold flickered (16 deg) read its first, reported, peak within 2 deg.
 PEAK_WINDOW_S = 0.3

@@ -15,6 +15,7 @@ __all__ = [
     "estimate_rom",
     "find_neutral",
     "keep_repetitions",
+    "with_component",
 ]
 
 MIN_EXCURSION_DEG = 5.0  # smaller excursions are not counted as a repetition

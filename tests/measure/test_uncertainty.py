@@ -7,7 +7,7 @@ import math
 import pytest
 
 from rom_measure import analyze_landmarks
-from rom_measure.measure.quality import WARNING_ERROR_DEG
+from rom_measure.measure.quality import WARNING_ERROR_DEG, warning_error_deg
 
 from ..stick_figure import ideal_camera, movement_clip
 
@@ -31,6 +31,16 @@ def test_an_oblique_view_widens_the_uncertainty_by_its_measured_error() -> None:
     codes = {f.code for f in result.quality.findings if f.severity == "warning"}
     assert result.quality.verdict == "warning" and "oblique_view" in codes
     parts = result.rom.uncertainty_components
-    assert parts["warnings_deg"] == max(WARNING_ERROR_DEG.get(c, 0.0) for c in codes)
+    assert parts["warnings_deg"] == warning_error_deg(result.quality.findings)
+    assert parts["warnings_deg"] >= WARNING_ERROR_DEG["oblique_view"]
     assert result.rom.uncertainty_deg == pytest.approx(math.hypot(*parts.values()))
     assert result.rom.uncertainty_deg > WARNING_ERROR_DEG["oblique_view"]
+
+
+def test_an_approximate_method_alone_adds_no_warning_component() -> None:
+    camera = ideal_camera("ankle-lunge", "left")
+    series, _ = movement_clip("ankle-lunge", "left", 30.0, camera)
+    result = analyze_landmarks(series, "ankle-lunge", "left")
+    codes = [f.code for f in result.quality.findings if f.severity != "info"]
+    assert codes == ["approximate_method"]
+    assert "warnings_deg" not in result.rom.uncertainty_components
