@@ -266,7 +266,8 @@ def analyze_landmarks(
     status[series.detected & ~seen] = "low_visibility"
     steps.append(signal.ProcessingStep("visibility_gate", {"min_visibility": VISIBLE},
                                        int((~seen).sum())))  # fmt: skip
-    angle = np.where(seen, raw, np.nan)
+    seen_raw = np.where(seen, raw, np.nan)  # the reported raw angle
+    angle = seen_raw.copy()  # the checks below take frames out of this one
 
     segments = move.rigid_segments(side)
     if segments:
@@ -345,7 +346,7 @@ def analyze_landmarks(
     if span:
         findings += check_discarded(status, series.time_s, *span)
     reported = [r.peak_s for r in rom.repetitions if r.rom_deg == rom.rom_deg]
-    findings += check_peak_stability(series.time_s, np.where(seen, raw, np.nan), reported)
+    findings += check_peak_stability(series.time_s, seen_raw, reported)
     findings += check_movement(rom.max_excursion_deg, rom.min_excursion_deg, move,
                                MIN_EXCURSION_DEG)  # fmt: skip
     findings += check_range(rom.max_excursion_deg, move)
@@ -361,6 +362,6 @@ def analyze_landmarks(
     quality = verdict(findings)
     if (extra := warning_error_deg(quality.findings)) > 0.0:
         rom = with_component(rom, "warnings_deg", extra)
-    return Result(move, side, quality, view, rom, series.time_s, np.where(seen, raw,
-                  np.nan), filtered, status.astype(str), series, tuple(steps),
+    return Result(move, side, quality, view, rom, series.time_s, seen_raw, filtered,
+                  status.astype(str), series, tuple(steps),
                   dict(source or series.meta.get("source", {})), lost_peaks)  # fmt: skip

@@ -368,8 +368,8 @@ def check_subject_size(series: LandmarkSeries, movement: Movement, side: str) ->
 # difference of the angle within PEAK_WINDOW_S of the reported (largest) repetition's
 # peak. Smooth motion and landmark noise give under 1 deg (median 0.5; at most 2.6 on
 # the verdict-ok results of `rom-measure validate --per-movement 4`, both splits); a
-# lunge whose front and back legs the model mixed up during the hold gave 5-17 deg, one of them
-# 12 deg low with no other warning. Only the reported peak counts: a 110 deg hip flexion
+# lunge whose front and back legs the model mixed up during the hold gave 5-17 deg, one
+# of them 12 deg low with no other warning. Only the reported peak counts: a 110 deg hip flexion
 # whose second hold flickered (16 deg) read its first, reported, peak within 2 deg.
 PEAK_WINDOW_S = 0.3
 PEAK_JITTER_WARN_DEG = 4.0
