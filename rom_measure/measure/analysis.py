@@ -360,7 +360,8 @@ def analyze_landmarks(
             )
         )
     quality = verdict(findings)
-    if (extra := warning_error_deg(quality.findings)) > 0.0:
+    extra = warning_error_deg(quality.findings)
+    if quality.verdict == "warning" and extra > 0.0:  # a rejected result has no number
         rom = with_component(rom, "warnings_deg", extra)
     return Result(move, side, quality, view, rom, series.time_s, seen_raw, filtered,
                   status.astype(str), series, tuple(steps),
