@@ -34,6 +34,7 @@ from rom_measure.measure.quality import (
     check_trunk_turn,
     check_view,
     estimate_view,
+    peak_unstable,
     verdict,
     warning_error_deg,
 )
@@ -176,6 +177,25 @@ def result_to_dict(result: Result) -> dict[str, Any]:
 def _gate(series: LandmarkSeries, movement: Movement, side: str) -> np.ndarray:
     required = list(movement.required(side))
     return (series.visibility[:, required] >= VISIBLE).all(axis=1) & series.detected
+
+
+def _drop_unstable_repetitions(
+    rom: RomEstimate, time_s: np.ndarray, seen_raw: np.ndarray
+) -> tuple[RomEstimate, list[Finding]]:
+    """Drop the repetitions, other than the reported (largest) one, whose peak the
+    landmarks did not hold still; they would enter the repetition mean of comparisons.
+
+    The reported one stays, and :func:`check_peak_stability` warns about it.
+    """
+    keep = [r.rom_deg == rom.rom_deg or not peak_unstable(time_s, seen_raw, r.peak_s)
+            for r in rom.repetitions]  # fmt: skip
+    if all(keep):
+        return rom, []
+    dropped = keep.count(False)
+    return keep_repetitions(rom, keep), [Finding(
+        "unstable_repetitions", "info",
+        f"{dropped} of {len(keep)} repetitions left out: the landmarks jumped about at "
+        "their top (the reported, largest, one is not among them)")]  # fmt: skip
 
 
 def _drop_lost_peaks(
@@ -345,6 +365,8 @@ def analyze_landmarks(
     findings += check_subject_size(series, move, side)
     if span:
         findings += check_discarded(status, series.time_s, *span)
+    rom, finding = _drop_unstable_repetitions(rom, series.time_s, seen_raw)
+    findings += finding
     reported = [r.peak_s for r in rom.repetitions if r.rom_deg == rom.rom_deg]
     findings += check_peak_stability(series.time_s, seen_raw, reported)
     findings += check_movement(rom.max_excursion_deg, rom.min_excursion_deg, move,

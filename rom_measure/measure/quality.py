@@ -235,13 +235,17 @@ def check_landmarks(series: LandmarkSeries, required: tuple[L, ...]) -> list[Fin
     return findings
 
 
+def view_warn_deg(movement: Movement) -> float:
+    """The camera's angle off the movement plane (deg) above which a result is warned."""
+    own = movement.off_plane_warn_deg
+    return OFF_PLANE_WARN_DEG if own is None else own
+
+
 def check_view(view: ViewEstimate, movement: Movement, side: str) -> list[Finding]:
     findings = []
     wanted = "side-on" if movement.view == "side" else "facing the subject"
     off = view.off_plane_deg
-    warn_from = (
-        OFF_PLANE_WARN_DEG if movement.off_plane_warn_deg is None else movement.off_plane_warn_deg
-    )
+    warn_from = view_warn_deg(movement)
     if math.isfinite(off) and off > OFF_PLANE_REJECT_DEG:
         findings.append(
             Finding(
@@ -381,6 +385,12 @@ def peak_jitter_deg(time_s: np.ndarray, angle_deg: np.ndarray, peak_s: float) ->
     values = angle_deg[near]
     values = values[np.isfinite(values)]
     return float(np.median(np.abs(np.diff(values, 2)))) if values.size >= 5 else math.nan
+
+
+def peak_unstable(time_s: np.ndarray, angle_deg: np.ndarray, peak_s: float) -> bool:
+    """Whether the angle jumps about (above PEAK_JITTER_WARN_DEG) around ``peak_s``."""
+    jitter = peak_jitter_deg(time_s, angle_deg, peak_s)
+    return math.isfinite(jitter) and jitter > PEAK_JITTER_WARN_DEG
 
 
 def check_peak_stability(time_s: np.ndarray, angle_deg: np.ndarray,
