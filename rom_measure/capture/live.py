@@ -155,11 +155,11 @@ def _landmark_signal(recent: list[_Entry], movement: Movement, side: str) -> Sig
     return Signal("body in view", "amber" if last.mean() >= 0.5 else "red", hint)
 
 
-VIEW_GREEN_DEG, VIEW_AMBER_DEG = 20.0, 45.0
+VIEW_AMBER_DEG = 45.0  # green up to the line analysis warns from (12 deg; the lunge 6)
 
 
 def _view_signal(series: LandmarkSeries | None, movement: Movement, side: str) -> Signal:
-    from rom_measure.measure.quality import estimate_view
+    from rom_measure.measure.quality import estimate_view, view_warn_deg
 
     if series is None or series.detected.sum() < 3:
         return Signal("camera angle", "red", "no body found")
@@ -172,7 +172,7 @@ def _view_signal(series: LandmarkSeries | None, movement: Movement, side: str) -
     off = view.off_plane_deg
     if not math.isfinite(off):
         return Signal("camera angle", "amber", "cannot tell the angle yet")
-    if off <= VIEW_GREEN_DEG:
+    if off <= view_warn_deg(movement):  # as analysis: green means no view warning
         return Signal("camera angle", "green")
     state: State = "amber" if off <= VIEW_AMBER_DEG else "red"
     return Signal("camera angle", state, f"{off:.0f} deg off {want}: turn the body or camera")
