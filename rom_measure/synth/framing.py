@@ -15,7 +15,7 @@ import math
 from rom_measure.synth.camera import Camera
 from rom_measure.synth.movements import PLANES, check_movement, region
 
-__all__ = ["default_camera", "ideal_yaw_deg"]
+__all__ = ["default_camera", "ideal_yaw_deg", "tilt_in_frame"]
 
 # (camera height, vertical window bottom..top, horizontal window half-width), metres
 _WINDOWS = {
@@ -24,6 +24,15 @@ _WINDOWS = {
     "neck": (1.50, (1.08, 1.82), 0.42),
 }
 _FILL = 0.92
+
+
+def _window(movement: str, scale: float, drop_m: float) -> tuple[float, float, float, float]:
+    """(default camera height, window bottom, window top, half-width) in metres."""
+    cam_h, (bottom, top), half_w = _WINDOWS[region(movement)]
+    cam_h, bottom, top, half_w = (scale * x for x in (cam_h, bottom, top, half_w))
+    if region(movement) == "neck":  # the head-and-shoulders window follows the head
+        cam_h, bottom, top = cam_h - drop_m, bottom - drop_m, top - drop_m
+    return cam_h, bottom, top, half_w
 
 
 def ideal_yaw_deg(movement: str, side: str | None) -> float:
@@ -70,10 +79,7 @@ def default_camera(
     Returns:
         The camera, aimed at the centre of the framing window.
     """
-    cam_h, (bottom, top), half_w = _WINDOWS[region(movement)]
-    cam_h, bottom, top, half_w = (scale * x for x in (cam_h, bottom, top, half_w))
-    if region(movement) == "neck":  # the head-and-shoulders window follows the head
-        cam_h, bottom, top = cam_h - drop_m, bottom - drop_m, top - drop_m
+    cam_h, bottom, top, half_w = _window(movement, scale, drop_m)
     if height_m is not None:
         cam_h = height_m
     centre = 0.5 * (bottom + top)
@@ -93,3 +99,46 @@ def default_camera(
         width_px=width_px,
         height_px=height_px,
     )
+
+
+def tilt_in_frame(
+    movement: str,
+    side: str | None,
+    pitch_offset_deg: float,
+    scale: float = 1.0,
+    drop_m: float = 0.0,
+    **camera: float | int | None,
+) -> tuple[float, float | None]:
+    """(pitch offset, horizontal field of view) that keep the framing window in the picture.
+
+    Someone tilting a propped phone keeps the subject in the frame (the record window's
+    framing light says so), so a clip filmed as instructed never cuts off the feet or the
+    shoulders. With a fixed lens (``fov_deg`` given) the tilt stops where the window
+    would leave the picture; with a framed one (``fov_deg`` None) the tilt is kept and the
+    view widened until the tilted window fits (None when it already does). ``camera``
+    takes :func:`default_camera`'s other arguments (width_px, height_px, distance_m,
+    height_m, fov_deg).
+    """
+    aimed = default_camera(movement, side, scale=scale, drop_m=drop_m, **camera)
+    _, bottom, top, _ = _window(movement, scale, drop_m)
+
+    def elevation(y_m: float) -> float:
+        return math.degrees(math.atan2(y_m - aimed.height_m, aimed.distance_m))
+
+    half_px = 0.5 * aimed.height_px
+    if camera.get("fov_deg") is None:
+        pitch = aimed.pitch_deg + pitch_offset_deg
+        reach = max(math.tan(math.radians(elevation(top) + pitch)),
+                    -math.tan(math.radians(elevation(bottom) + pitch)))  # fmt: skip
+        if half_px / reach >= aimed.focal_px:  # the window is in the picture already
+            return pitch_offset_deg, None
+        focal = _FILL * half_px / reach
+        return pitch_offset_deg, 2.0 * math.degrees(math.atan(0.5 * aimed.width_px / focal))
+    half_fov = math.degrees(math.atan(half_px / aimed.focal_px))
+    lowest, highest = -half_fov - elevation(bottom), half_fov - elevation(top)
+    if lowest > highest:  # the window is taller than the picture: keep the aim
+        return 0.0, camera["fov_deg"]
+    pitch = min(max(aimed.pitch_deg + pitch_offset_deg, lowest), highest)
+    kept = pitch - aimed.pitch_deg  # never more than asked, nor the other way
+    kept = min(max(kept, min(0.0, pitch_offset_deg)), max(0.0, pitch_offset_deg))
+    return kept, camera["fov_deg"]

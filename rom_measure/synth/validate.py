@@ -10,6 +10,7 @@ real pose model, and compared with the commanded ROM.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 import math
@@ -143,7 +144,7 @@ class ValidationCase:
 
     def spec(self):  # -> rom_measure.synth.ClipSpec
         from rom_measure.synth import ClipSpec
-        from rom_measure.synth.framing import _WINDOWS
+        from rom_measure.synth.framing import _WINDOWS, tilt_in_frame
         from rom_measure.synth.movements import region
 
         cam = CAMERAS[self.camera]
@@ -155,6 +156,15 @@ class ValidationCase:
         if cam.height_offset_m:
             camera_height = _WINDOWS[region(self.movement)][0] + cam.height_offset_m
             camera_height -= _drop_m(self.body, self.posture)
+        fov = None if region(self.movement) == "neck" else cam.fov_deg
+        pitch_offset = cam.pitch_offset_deg
+        if pitch_offset:
+            pitch_offset, fov = tilt_in_frame(
+                self.movement, self.side, pitch_offset, _body_scale(self.body),
+                _drop_m(self.body, self.posture), width_px=width, height_px=height,
+                distance_m=cam.distance_m, height_m=camera_height, fov_deg=fov,
+            )  # fmt: skip
+            pitch_offset, fov = round(pitch_offset, 1), fov and round(fov, 1)
         return ClipSpec(
             self.movement,
             self.side,
@@ -165,10 +175,10 @@ class ValidationCase:
             distance_m=cam.distance_m,
             off_plane_deg=self.off_plane_deg,
             camera_height_m=camera_height,
-            fov_deg=None if region(self.movement) == "neck" else cam.fov_deg,
+            fov_deg=fov,
             seed=_seed(self),
             body=self.body,
-            pitch_offset_deg=cam.pitch_offset_deg,
+            pitch_offset_deg=pitch_offset,
             light=cam.light,
             noise=cam.noise,
             rep_peaks_deg=reps,
@@ -186,6 +196,17 @@ def _drop_m(body: str, posture: str) -> float:
     from rom_measure.synth.posture import posture_drop_m
 
     return posture_drop_m(load_body(shape=body), posture)
+
+
+@functools.cache
+def _body_scale(body: str) -> float:
+    """Height of ``body`` relative to the base body (the framing window scales with it)."""
+    if body == "base":
+        return 1.0
+    from rom_measure.synth.body import load_body
+    from rom_measure.synth.clip import BASE_HEIGHT_M
+
+    return float(load_body(shape=body).vertices_m[:, 1].max() / BASE_HEIGHT_M)
 
 
 def _seed(case: ValidationCase) -> int:
