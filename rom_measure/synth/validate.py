@@ -417,12 +417,31 @@ def summarize(rows: Iterable[dict[str, Any]], by: str = "movement") -> list[dict
     return table
 
 
+def _gain_through_origin(measured: np.ndarray, true: np.ndarray) -> float:
+    return float(true @ measured / (measured @ measured))
+
+
+def _unseen_errors(
+    measured: np.ndarray, true: np.ndarray, bodies: np.ndarray, cameras: np.ndarray
+) -> np.ndarray:
+    """Each case's error with the gain fitted on the cases of other bodies and cameras."""
+    errors = np.full(true.size, np.nan)
+    for i in range(true.size):
+        others = (bodies != bodies[i]) & (cameras != cameras[i])
+        if others.any():
+            errors[i] = _gain_through_origin(measured[others], true[others]) * measured[i] - true[i]
+    return errors
+
+
 def fit_calibration(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Per movement: the ROM gain fitted on the given (training) cases, and the error left.
 
     A least-squares fit through the origin of true against uncorrected measured ROM
     (measured / applied gain) on the verdict-ok cases filmed as instructed;
-    ``residual_rms_deg`` is their RMS error after the fitted gain.
+    ``residual_rms_deg`` is their RMS error after the fitted gain. ``unseen_rms_deg``
+    is the RMS error of each case with the gain fitted on the cases of the other
+    bodies and cameras: what the method makes of a body and a camera it was not fitted
+    on, so the method error the uncertainty uses (the in-sample residual is smaller).
     """
     from rom_measure.measure.movements import get_movement
 
@@ -434,11 +453,16 @@ def fit_calibration(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, float
         mine = [r for r in rows if r["movement"] == movement]
         measured = np.array([r["measured_rom_deg"] / applied for r in mine])
         true = np.array([r["true_rom_deg"] for r in mine])
-        gain = float(true @ measured / (measured @ measured))
+        gain = _gain_through_origin(measured, true)
+        unseen = _unseen_errors(measured, true, np.array([r["body"] for r in mine]),
+                                np.array([r["camera"] for r in mine]))  # fmt: skip
+        unseen = unseen[np.isfinite(unseen)]
         fits[movement] = {
             "gain": round(gain, 3),
             "applied_gain": applied,
+            "cases": len(mine),
             "residual_rms_deg": round(float(np.sqrt(np.mean((gain * measured - true) ** 2))), 2),
+            "unseen_rms_deg": round(float(np.sqrt(np.mean(unseen**2))), 2) if unseen.size else None,
         }
     return fits
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from rom_measure.measure.movements import get_movement
 from rom_measure.synth.validate import (
     SPLITS,
     check_gains,
@@ -83,18 +84,22 @@ def report(rows: list[dict[str, Any]]) -> str:
     training = [r for r in rows if r["split"] == "training"]
     if training and held:
         lines = [
-            "### per-movement gain: fitted on training, checked on held-out\n",
+            "### per-movement gain and method error: fitted on training, checked on held-out\n",
             "| movement | fitted gain | applied gain | held-out median abs error with / without "
-            "| keep |\n|---|---|---|---|---|",
+            "| keep | training RMS: in-sample / unseen body and camera | applied method error "
+            "| held-out ok RMS |\n|---|---|---|---|---|---|---|---|",
         ]
         fits = fit_calibration(training)
         for movement, check in check_gains(fits, held).items():
+            fit = fits[movement]
             lines.append(
-                f"| {movement} | {fits[movement]['gain']:.3f} | "
-                f"{fits[movement]['applied_gain']:.3f} | "
+                f"| {movement} | {fit['gain']:.3f} | {fit['applied_gain']:.3f} | "
                 f"{check['median_abs_error_with_gain_deg']:.1f}° / "
                 f"{check['median_abs_error_without_gain_deg']:.1f}° | "
-                f"{'yes' if check['keep_gain'] else 'no (set 1.0)'} |"
+                f"{'yes' if check['keep_gain'] else 'no (set 1.0)'} | "
+                f"{fit['residual_rms_deg']:.1f}° / {_deg(fit['unseen_rms_deg'])} | "
+                f"{get_movement(movement).method_error_deg:.1f}° | "
+                f"{_deg(_ok_rms(held, movement))} |"
             )
         parts.append("\n".join(lines) + "\n")
     if any(line["cases"] for line in uncertainty_coverage(rows)):
@@ -102,6 +107,13 @@ def report(rows: list[dict[str, Any]]) -> str:
     if training and held:
         parts.append(_warning_table(training, held))
     return "\n".join(parts)
+
+
+def _ok_rms(rows: list[dict[str, Any]], movement: str) -> float | None:
+    """RMS error of the verdict-ok results of ``movement`` filmed as instructed."""
+    errors = [r["error_deg"] for r in rows if r["movement"] == movement and r["verdict"] == "ok"
+              and r["error_deg"] is not None and instructed(r)]  # fmt: skip
+    return float(np.sqrt(np.mean(np.square(errors)))) if errors else None
 
 
 def _warning_table(training: list[dict[str, Any]], held: list[dict[str, Any]]) -> str:

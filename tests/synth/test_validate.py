@@ -97,6 +97,22 @@ def test_gain_is_fitted_on_training_and_dropped_when_held_out_disagrees() -> Non
     assert not exact["keep_gain"] and exact["recommended_gain"] == 1.0
 
 
+def test_unseen_error_fits_the_gain_without_the_case_s_body_and_camera() -> None:
+    applied = get_movement("hip-flexion").calibration_gain
+    rows = [
+        {**_rows("training", "hip-flexion", 1.0)[0], "body": body, "camera": camera,
+         "true_rom_deg": 40.0, "measured_rom_deg": factor * 40.0 * applied}
+        for body, factor in (("reads-low", 0.9), ("exact", 1.0)) for camera in ("c", "d")
+    ]  # fmt: skip
+    fit = fit_calibration(rows)["hip-flexion"]
+    # A reads-low case is predicted with the exact body's gain (1.0): 4 deg low; an
+    # exact case with the reads-low body's (1/0.9): 4.44 deg high.
+    expected = ((2 * 4.0**2 + 2 * (40 / 0.9 - 40) ** 2) / 4) ** 0.5
+    assert fit["unseen_rms_deg"] == pytest.approx(expected, abs=0.01)
+    assert fit["residual_rms_deg"] == pytest.approx(2.1, abs=0.05)  # in-sample, smaller
+    assert fit["cases"] == 4
+
+
 def test_summary_counts_ok_cases_beyond_five_degrees() -> None:
     rows = _rows("held-out", "neck-rotation", 1.2 / get_movement("neck-rotation").calibration_gain)
     line = summarize(rows)[0]
