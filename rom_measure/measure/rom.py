@@ -16,6 +16,7 @@ __all__ = [
     "find_neutral",
     "keep_repetitions",
     "with_component",
+    "with_repetitions",
 ]
 
 MIN_EXCURSION_DEG = 5.0  # smaller excursions are not counted as a repetition
@@ -181,7 +182,11 @@ def with_component(rom: RomEstimate, name: str, value_deg: float) -> RomEstimate
 
 def keep_repetitions(rom: RomEstimate, keep: list[bool]) -> RomEstimate:
     """``rom`` with only the repetitions marked in ``keep``; its summary recomputed."""
-    reps = tuple(r for r, k in zip(rom.repetitions, keep, strict=True) if k)
+    return with_repetitions(rom, tuple(r for r, k in zip(rom.repetitions, keep, strict=True) if k))
+
+
+def with_repetitions(rom: RomEstimate, reps: tuple[Repetition, ...]) -> RomEstimate:
+    """``rom`` with these repetitions; its summary (largest, mean, SD, peak) recomputed."""
     roms = np.array([r.rom_deg for r in reps])
     zero = rom.peak_deg - rom.rom_deg if math.isfinite(rom.peak_deg) else math.nan
     return replace(

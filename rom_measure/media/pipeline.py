@@ -23,7 +23,9 @@ __all__ = [
     "landmarks_for",
     "measure_series",
     "pipeline_signature",
+    "second_looks",
     "video_landmarks",
+    "with_mirror_average",
     "with_second_opinion",
 ]
 
@@ -202,7 +204,34 @@ def measure_series(
 ) -> Result:
     """The measurement ``analyze`` makes from ``video``'s landmarks (second opinion included)."""
     result = analyze_landmarks(series, get_movement(movement), side, settings)
-    return with_second_opinion(result, video, model, settings)
+    return second_looks(result, video, model, settings)
+
+
+def second_looks(
+    result: Result,
+    video: str | Path,
+    model: str | Path | None = None,
+    settings: AnalysisSettings | None = None,
+) -> Result:
+    """What the mirrored picture adds: a second opinion on lost frames, then the average."""
+    result = with_second_opinion(result, video, model, settings)
+    return with_mirror_average(result, video, model)
+
+
+def with_mirror_average(
+    result: Result, video: str | Path, model: str | Path | None = None
+) -> Result:
+    """For a movement measured on both pictures, each repetition averaged with the mirrored.
+
+    The pose model re-reads the mirrored frames of the neutral window and of a short
+    window around each peak only (:mod:`rom_measure.measure.mirror_average`).
+    """
+    from rom_measure.measure.mirror_average import average_with_mirror, mirror_windows
+    from rom_measure.media.mirror import mirrored_landmarks
+
+    if not result.movement.mirror_average or result.rejected or not result.rom.repetitions:
+        return result
+    return average_with_mirror(result, mirrored_landmarks(video, mirror_windows(result), model))
 
 
 def with_second_opinion(

@@ -75,3 +75,18 @@ def test_demo_happy_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert row["change_deg"] == pytest.approx(25.0, abs=6.0)
     for label in ("pre", "post"):
         assert (out / label / "hip-flexion_left" / "results.json").is_file()
+
+
+def test_hip_extension_is_averaged_with_the_mirrored_picture_and_flexion_is_not(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    folder = tmp_path_factory.getbasetemp() / "synthetic"
+    video, truth = cached_clip(ClipSpec("hip-extension", "right", peak_deg=20.0, **SMALL), folder)
+    result = analyze_video(video, "hip-extension", "right")
+    (step,) = [p for p in result.processing if p.name == "mirror_average"]
+    assert step.params["repetitions_averaged"] == 1
+    assert abs(result.rom_deg - truth["rom_deg"]) <= TOLERANCE_DEG
+    assert result.to_dict()["rom_deg"] == pytest.approx(result.rom_deg, abs=0.01)
+    video, _ = cached_clip(ClipSpec("hip-flexion", "left", peak_deg=70.0, **SMALL), folder)
+    flexion = analyze_video(video, "hip-flexion", "left")
+    assert not [p for p in flexion.processing if p.name == "mirror_average"]
