@@ -84,7 +84,7 @@ def test_hip_extension_is_averaged_with_the_mirrored_picture_and_flexion_is_not(
     video, truth = cached_clip(ClipSpec("hip-extension", "right", peak_deg=20.0, **SMALL), folder)
     result = analyze_video(video, "hip-extension", "right")
     (step,) = [p for p in result.processing if p.name == "mirror_average"]
-    assert step.params["repetitions_averaged"] == 1
+    assert step.params["averaged"] == 1
     assert abs(result.rom_deg - truth["rom_deg"]) <= TOLERANCE_DEG
     assert result.to_dict()["rom_deg"] == pytest.approx(result.rom_deg, abs=0.01)
     video, _ = cached_clip(ClipSpec("hip-flexion", "left", peak_deg=70.0, **SMALL), folder)
