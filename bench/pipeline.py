@@ -105,7 +105,7 @@ def stages(clip: str, movement: str, side: str, out: str) -> dict[str, float]:
 
     timed(outputs, "landmarks_for", "pose (decode, annotation drawing overlapped)")
     timed(outputs, "analyze_landmarks", "analysis")
-    timed(outputs, "with_second_opinion", "lost-limb checks + mirrored re-run")
+    timed(outputs, "second_looks", "mirrored re-runs (lost limb, mirror average)")
     timed(outputs, "_write_files", "outputs")
     timed(outputs, "_commit", "outputs")
     timed(annotate.AnnotatedVideoWriter, "finish", "annotation tail (card, close)")
