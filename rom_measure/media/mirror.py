@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,10 @@ __all__ = ["MIRROR_STRIDE", "MirroredPose", "mirrored_landmarks", "unmirror"]
 #: The mirrored model runs on every MIRROR_STRIDE-th frame of the re-run windows, the
 #: frames between interpolated (bench/pipeline.py: about half the re-run's cost).
 MIRROR_STRIDE = 2
+
+#: Windows further apart than this (s) are reached by a seek, not by decoding the gap
+#: (a seek cost 0.07 s on the sports2d clip, decoding about 0.004 s a frame).
+SEEK_GAP_S = 1.0
 
 #: Index order that swaps every left landmark with its right twin.
 SWAP = np.array([int(L(i).mirrored()) for i in range(LANDMARK_COUNT)])
@@ -115,6 +120,25 @@ def _until(frames: Iterable[Frame], end_s: float) -> Iterator[Frame]:
         yield frame
 
 
+def _groups(windows: list[tuple[float, float]], gap_s: float) -> list[tuple[float, float]]:
+    """Spans of the sorted ``windows``, a new span wherever the gap exceeds ``gap_s``."""
+    spans: list[tuple[float, float]] = []
+    for start, end in sorted(windows):
+        if spans and start - spans[-1][1] <= gap_s:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def _window_frames(source: Any, inside: _Strided) -> Iterator[Frame]:
+    """The frames ``inside`` keeps, each span of windows reached by a seek."""
+    for start, end in _groups(inside.windows, SEEK_GAP_S):
+        source.seek(start)
+        # a frame past the span is handed on, so that _until stops decoding there
+        yield from _until(source.frames(lambda t, end=end: t > end or inside(t)), end)
+
+
 @dataclass
 class _Flipped:
     """A backend handed frames already flipped (by :func:`_mirrored_rgb`)."""
@@ -148,9 +172,10 @@ def mirrored_landmarks(
     A fresh landmarker runs in VIDEO mode over the frames in the windows only (its
     tracking then starts at each window's first frame), so the cost is the windows'
     share of the clip: decoding starts at the first window (a seek), frames between
-    windows are skipped without colour conversion, decoding stops after the last
-    window, and decoding and flipping run in a thread ahead of the model. Frames
-    outside the windows are not in the series.
+    windows are skipped without colour conversion (windows more than SEEK_GAP_S apart
+    are reached by another seek), decoding stops after the last window, and decoding
+    and flipping run in a thread ahead of the model. Frames outside the windows are
+    not in the series.
     """
     from rom_measure.media.assets import pose_model_path
     from rom_measure.media.pipeline import MIRROR_POSES
@@ -160,11 +185,9 @@ def mirrored_landmarks(
     source = VideoFileSource(path, beside_the_model=False)  # its seek decodes before the model
     frame_s = 1.0 / (source.fps_hint or 30.0)
     inside = _Strided(windows, stride, frame_s)
-    if inside.windows:  # the frames before the first window are not needed
-        source.seek(inside.windows[0][0])
     try:
         with MediaPipePose(pose_model_path(model), max_people=MIRROR_POSES) as backend:
-            frames = _until(source.frames(inside), inside.end_s)
+            frames = _window_frames(source, inside)
             run = estimate_landmarks(prefetch(map(_mirrored_rgb, frames)), _Flipped(backend),
                                      source.size, meta={"mirror_stride": stride})  # fmt: skip
     finally:

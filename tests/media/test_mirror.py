@@ -141,3 +141,26 @@ def test_no_mirrored_rerun_for_a_limb_on_the_far_side(tmp_path) -> None:
     hidden = Finding("far_side", "warning", "the left limb is measured but the right side faces")
     far = replace(near, quality=Quality(near.quality.verdict, (*near.quality.findings, hidden)))
     assert with_second_opinion(far, missing) is far  # the video is not even opened
+
+
+def test_windows_far_apart_are_reached_by_a_seek_with_the_same_frames(tmp_path) -> None:
+    """Seeking past a gap gives exactly the frames (times and pictures) decoding it would."""
+    from rom_measure.media.mirror import SEEK_GAP_S, _groups, _Strided, _window_frames
+    from rom_measure.media.sources import VideoFileSource
+    from tests.conftest import make_test_video
+
+    windows = [(3.0, 3.3), (0.5, 0.8), (0.9, 1.0)]
+    assert _groups(windows, SEEK_GAP_S) == [(0.5, 1.0), (3.0, 3.3)]
+    video = make_test_video(tmp_path / "long.mp4", "-g", "300", frames=150)  # one key frame
+    source = VideoFileSource(video)
+    wanted = [f for f in source.frames() if any(a <= f.time_s <= b for a, b in windows)]
+    source.close()
+    source = VideoFileSource(video, beside_the_model=False)
+    inside = _Strided(windows, stride=1, frame_s=1 / 30)
+    got = list(_window_frames(source, inside))
+    source.close()
+    assert [f.time_s for f in got] == pytest.approx([f.time_s for f in wanted])
+    assert len(got) == 10 + 4 + 10  # 0.5-0.8 s, 0.9-1.0 s and 3.0-3.3 s at 30 fps
+    for a, b in zip(got, wanted, strict=True):
+        np.testing.assert_array_equal(a.bgr, b.bgr)
+    assert inside.times == pytest.approx([f.time_s for f in wanted])
