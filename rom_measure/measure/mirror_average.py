@@ -25,16 +25,29 @@ import numpy as np
 
 from rom_measure.measure.analysis import Result
 from rom_measure.measure.landmarks import LandmarkSeries
-from rom_measure.measure.quality import Finding, verdict
-from rom_measure.measure.rom import with_repetitions
+from rom_measure.measure.quality import Finding, verdict, warning_error_deg
+from rom_measure.measure.rom import with_component, with_repetitions
 from rom_measure.measure.signal import ProcessingStep
 
-__all__ = ["NEUTRAL_S", "PEAK_HALF_WINDOW_S", "average_with_mirror", "mirror_windows"]
+__all__ = [
+    "AGREEMENT_RATIO",
+    "MIN_EXCURSION_DEG",
+    "NEUTRAL_S",
+    "PEAK_HALF_WINDOW_S",
+    "average_with_mirror",
+    "mirror_windows",
+    "not_averaged",
+    "rescaled",
+]
 
 #: Half-width (s) of the window around a peak whose median angle both pictures give.
 PEAK_HALF_WINDOW_S = 0.1
 #: The neutral angle is read on the last NEUTRAL_S of the neutral window (s).
 NEUTRAL_S = 0.5
+#: The picture's own excursion (deg) below which the ratio of the readings means nothing.
+MIN_EXCURSION_DEG = 3.0
+#: The mirrored reading / the picture's own, outside which one of them lost the limb.
+AGREEMENT_RATIO = (0.5, 2.0)
 
 
 def _neutral_window(result: Result) -> tuple[float, float]:
@@ -50,8 +63,10 @@ def _reported(result: Result) -> int:
 def mirror_windows(result: Result) -> list[tuple[float, float]]:
     """The end of the neutral window and a window around the reported peak (s), in order."""
     peak = result.rom.repetitions[_reported(result)].peak_s
-    windows = sorted([_neutral_window(result),
-                      (peak - PEAK_HALF_WINDOW_S, peak + PEAK_HALF_WINDOW_S)])  # fmt: skip
+    # half a frame more on each side, so that a frame on an edge is read in both pictures
+    pad = 0.5 * float(np.median(np.diff(result.time_s))) if result.time_s.size > 1 else 0.0
+    (a, b), (c, d) = _neutral_window(result), (peak - PEAK_HALF_WINDOW_S, peak + PEAK_HALF_WINDOW_S)
+    windows = sorted([(a - pad, b + pad), (c - pad, d + pad)])
     if windows[1][0] <= windows[0][1]:
         return [(windows[0][0], max(windows[0][1], windows[1][1]))]
     return windows
@@ -74,32 +89,67 @@ def average_with_mirror(result: Result, mirrored: LandmarkSeries) -> Result:
 
     ``mirrored`` holds the model's landmarks on the mirrored frames of the windows of
     :func:`mirror_windows`, mapped back to the original picture. The reported (largest)
-    repetition is read in both pictures; the others are corrected in proportion (the
-    model's error is a matter of the view, the same all through a clip). When the
-    mirrored picture cannot be read (no detection in a window) the result is unchanged.
+    repetition is read in both pictures; the others and the angle curves are scaled
+    alike about the zero (the model's error is a matter of the view, the same all
+    through a clip). Left as it is when there is no still start (no neutral window to
+    read) or when the peak already rests on a mirrored second opinion; kept with a
+    warning (:func:`not_averaged`) when the mirrored picture cannot be read or
+    disagrees by more than the two pictures ever do on clean clips.
     """
-    if result.rejected or not result.rom.repetitions:
+    codes = {f.code for f in result.quality.findings}
+    if result.rejected or not result.rom.repetitions or "second_opinion" in codes:
+        return result
+    if not result.rom.neutral.from_still_start:
         return result
     used = result.frame_status == "ok"
     own = _excursion(result, result.time_s, np.where(used, result.raw_deg, np.nan))
     angle = np.asarray(result.movement.angles(mirrored, result.side), dtype=np.float64)
     other = _excursion(result, mirrored.time_s, angle * result.calibration_gain)
-    readable = math.isfinite(own) and math.isfinite(other) and abs(own) >= 1.0
-    scale = 1.0 + 0.5 * (other - own) / own if readable else 1.0
+    if not (math.isfinite(own) and math.isfinite(other)) or own < MIN_EXCURSION_DEG:
+        return not_averaged(result, "the mirrored picture could not be read")
+    low, high = AGREEMENT_RATIO
+    if not low <= other / own <= high:
+        return not_averaged(result, f"the mirrored picture read the largest repetition "
+                                    f"{other:.1f} deg against {own:.1f}: one of the two "
+                                    f"readings lost the limb")  # fmt: skip
+    scale = 1.0 + 0.5 * (other - own) / own
+    note = Finding("mirror_average", "info",
+                   f"averaged with the pose model's reading of the mirrored picture (it read "
+                   f"the largest repetition {other:.1f} deg against {own:.1f}; the others "
+                   f"scaled alike)")  # fmt: skip
+    scaled = rescaled(result, scale)
+    return replace(scaled, quality=verdict([*result.quality.findings, note]),
+                   processing=(*result.processing, ProcessingStep(
+                       "mirror_average", {"averaged": 1, "scale": round(scale, 4)})))  # fmt: skip
+
+
+def rescaled(result: Result, scale: float) -> Result:
+    """``result`` with every repetition's ROM and the angle curves scaled about the zero."""
+    zero = result.rom.peak_deg - result.rom.rom_deg
     reps = tuple(replace(r, rom_deg=r.rom_deg * scale,
                          peak_deg=r.peak_deg + r.rom_deg * (scale - 1))
                  for r in result.rom.repetitions)  # fmt: skip
-    if readable:
-        note = (f"averaged with the pose model's reading of the mirrored picture (it read "
-                f"the largest repetition {other:.1f} deg against {own:.1f}; the others "
-                f"scaled alike)")  # fmt: skip
-    else:
-        note = "the mirrored picture could not be read: the picture's own reading is kept"
-    step = ProcessingStep("mirror_average", {"averaged": int(readable),
-                                             "scale": round(scale, 4)})  # fmt: skip
     return replace(
         result,
         rom=with_repetitions(result.rom, reps),
-        quality=verdict([*result.quality.findings, Finding("mirror_average", "info", note)]),
-        processing=(*result.processing, step),
+        raw_deg=zero + (result.raw_deg - zero) * scale,
+        filtered_deg=zero + (result.filtered_deg - zero) * scale,
     )
+
+
+def not_averaged(result: Result, why: str) -> Result:
+    """``result`` of a movement measured on both pictures, kept on its own reading.
+
+    A ``not_mirror_averaged`` warning, and its error in the uncertainty: the movement's
+    gain and method error were fitted on averaged readings.
+    """
+    if result.rejected or not result.movement.mirror_average:
+        return result
+    warning = Finding("not_mirror_averaged", "warning",
+                      f"{why}; this movement is measured as the mean of the picture's and the "
+                      f"mirrored picture's readings, so this ROM is less certain: check the "
+                      f"annotated video or film again")  # fmt: skip
+    quality = verdict([*result.quality.findings, warning])
+    rom = with_component(result.rom, "warnings_deg", warning_error_deg(quality.findings))
+    step = ProcessingStep("mirror_average", {"averaged": 0, "scale": 1.0})
+    return replace(result, quality=quality, rom=rom, processing=(*result.processing, step))

@@ -27,6 +27,7 @@ __all__ = [
     "video_landmarks",
     "with_mirror_average",
     "with_second_opinion",
+    "without_video",
 ]
 
 # Poses the measuring landmarker is asked for. With two poses and one person in view
@@ -218,20 +219,35 @@ def second_looks(
     return with_mirror_average(result, video, model)
 
 
+def without_video(result: Result) -> Result:
+    """A result measured from saved landmarks alone: the mirrored looks cannot be taken."""
+    from rom_measure.measure.mirror_average import not_averaged
+
+    return not_averaged(result, "measured from saved landmarks without the video")
+
+
 def with_mirror_average(
     result: Result, video: str | Path, model: str | Path | None = None
 ) -> Result:
     """For a movement measured on both pictures, each repetition averaged with the mirrored.
 
-    The pose model re-reads the mirrored frames of the neutral window and of a short
-    window around each peak only (:mod:`rom_measure.measure.mirror_average`).
+    The pose model re-reads the mirrored frames of the end of the neutral window and of
+    a short window around the largest peak only (:mod:`rom_measure.measure.mirror_average`).
     """
-    from rom_measure.measure.mirror_average import average_with_mirror, mirror_windows
+    from rom_measure.measure.mirror_average import (
+        average_with_mirror,
+        mirror_windows,
+        not_averaged,
+    )
     from rom_measure.media.mirror import mirrored_landmarks
 
     if not result.movement.mirror_average or result.rejected or not result.rom.repetitions:
         return result
-    return average_with_mirror(result, mirrored_landmarks(video, mirror_windows(result), model))
+    try:
+        mirrored = mirrored_landmarks(video, mirror_windows(result), model)
+    except InputError:  # no detection in the mirrored frames
+        return not_averaged(result, "the pose model found no one in the mirrored picture")
+    return average_with_mirror(result, mirrored)
 
 
 def with_second_opinion(

@@ -60,12 +60,21 @@ def _settings_from(result: dict[str, Any]) -> Any:
 def _rebuild_result(clip: Clip) -> Any:
     """The clip's Result, re-analysed from its ``landmarks.npz`` (needed for the overlay)."""
     from rom_measure.measure.analysis import analyze_landmarks
+    from rom_measure.measure.mirror_average import rescaled
     from rom_measure.media.landmark_file import load_landmarks
 
     result = clip.result or {}
     series = load_landmarks(clip.folder / "landmarks.npz")
-    return analyze_landmarks(series, result["movement"], result["side"], _settings_from(result),
-                             source=result.get("source") or {})  # fmt: skip
+    settings, source = _settings_from(result), result.get("source") or {}
+    rebuilt = analyze_landmarks(series, result["movement"], result["side"], settings,
+                                source=source)  # fmt: skip
+    return rescaled(rebuilt, _mirror_scale(result)) if not rebuilt.rejected else rebuilt
+
+
+def _mirror_scale(result: dict[str, Any]) -> float:
+    """The scale the mirrored picture's reading applied (1.0 when it was not used)."""
+    steps = [p for p in result.get("processing", []) if p.get("step") == "mirror_average"]
+    return float(steps[-1]["params"].get("scale", 1.0)) if steps else 1.0
 
 
 def _source_video(clip: Clip) -> tuple[Path | None, str]:

@@ -32,7 +32,7 @@ from rom_measure._fileio import (
 from rom_measure.errors import InputError, OutputError
 from rom_measure.measure.analysis import AnalysisSettings, Result, analyze_landmarks
 from rom_measure.media.landmark_file import save_landmarks
-from rom_measure.media.pipeline import landmarks_for, second_looks
+from rom_measure.media.pipeline import landmarks_for, second_looks, without_video
 from rom_measure.visit.mot import MOT_NAME, write_mot
 
 __all__ = [
@@ -203,6 +203,8 @@ def analyze_to_folder(
             result = analyze_landmarks(series, move, side, settings)
             if video is not None and landmarks is None:
                 result = second_looks(result, video, model, settings)
+            else:
+                result = without_video(result)
             _write_files(result, run.stage)  # while the encoder works through its queue
             if writer is not None:
                 writer, finishing = None, writer

@@ -77,9 +77,62 @@ def test_an_unreadable_mirrored_picture_keeps_the_own_rom() -> None:
 def test_only_the_end_of_neutral_and_the_largest_peak_are_re_read() -> None:
     result = analyze_landmarks(_clip(40.0, reps=3), "hip-abduction", "left")
     windows = mirror_windows(result)
-    neutral = result.rom.neutral
-    assert windows[0] == (max(neutral.start_s, neutral.end_s - NEUTRAL_S), neutral.end_s)
+    neutral, pad = result.rom.neutral, 0.5 / 30  # half a frame at 30 fps
+    start = max(neutral.start_s, neutral.end_s - NEUTRAL_S)
+    assert windows[0] == pytest.approx((start - pad, neutral.end_s + pad))
     largest = max(result.rom.repetitions, key=lambda r: r.rom_deg).peak_s
-    assert windows[1:] == [(largest - PEAK_HALF_WINDOW_S, largest + PEAK_HALF_WINDOW_S)]
+    (peak,) = windows[1:]
+    assert peak == pytest.approx((largest - PEAK_HALF_WINDOW_S - pad,
+                                  largest + PEAK_HALF_WINDOW_S + pad))  # fmt: skip
     span = sum(end - start for start, end in windows)
-    assert span <= NEUTRAL_S + 2 * PEAK_HALF_WINDOW_S + 1e-9  # whatever the clip's length
+    assert span <= NEUTRAL_S + 2 * PEAK_HALF_WINDOW_S + 4 * pad + 1e-9  # whatever the length
+
+
+def test_the_curves_are_scaled_with_the_rom_about_the_zero() -> None:
+    result = analyze_landmarks(_clip(40.0), "hip-abduction", "left")
+    averaged = average_with_mirror(result, _clip(30.0))
+    zero = averaged.rom.peak_deg - averaged.rom.rom_deg
+    assert zero == pytest.approx(result.rom.peak_deg - result.rom.rom_deg)
+    assert np.nanmax(averaged.filtered_deg) - zero == pytest.approx(averaged.rom_deg, abs=0.5)
+    assert np.nanmax(result.filtered_deg) - zero == pytest.approx(result.rom_deg, abs=0.5)
+
+
+@pytest.mark.parametrize("mirrored_peak_deg", [10.0, 95.0])
+def test_readings_that_disagree_keep_the_own_rom_with_a_warning(mirrored_peak_deg) -> None:
+    """A mirrored reading under half or over twice the picture's own: one lost the limb."""
+    result = analyze_landmarks(_clip(40.0), "hip-abduction", "left")
+    assert result.quality.verdict == "ok"
+    kept = average_with_mirror(result, _clip(mirrored_peak_deg))
+    assert kept.rom_deg == result.rom_deg
+    assert kept.quality.verdict == "warning"
+    (warning,) = [f for f in kept.quality.findings if f.code == "not_mirror_averaged"]
+    assert "lost the limb" in warning.message
+    assert kept.rom.uncertainty_components["warnings_deg"] > 0
+    assert kept.rom.uncertainty_deg > result.rom.uncertainty_deg
+    # within the range the two pictures do give, it is averaged and stays ok
+    assert average_with_mirror(result, _clip(25.0)).quality.verdict == "ok"
+
+
+def test_no_still_start_or_a_second_opinion_at_the_peak_is_left_as_it_is() -> None:
+    from rom_measure.measure.quality import Finding, verdict
+
+    series, _ = movement_clip("hip-abduction", "left", 40.0, CAMERA, still_s=0.0)
+    moving = analyze_landmarks(series, "hip-abduction", "left")
+    assert not moving.rom.neutral.from_still_start
+    assert average_with_mirror(moving, series) is moving
+    result = analyze_landmarks(_clip(40.0), "hip-abduction", "left")
+    rerun = Finding("second_opinion", "warning", "re-run")
+    reran = replace(result, quality=verdict([*result.quality.findings, rerun]))
+    assert average_with_mirror(reran, _clip(30.0)) is reran
+
+
+def test_without_the_video_a_mirror_averaged_movement_is_warned() -> None:
+    from rom_measure.media.pipeline import without_video
+
+    result = analyze_landmarks(_clip(40.0), "hip-abduction", "left")
+    warned = without_video(result)
+    assert warned.quality.verdict == "warning" and warned.rom_deg == result.rom_deg
+    assert [f.code for f in warned.quality.findings][-1] == "not_mirror_averaged"
+    flexion, _ = movement_clip("hip-flexion", "left", 60.0, ideal_camera("hip-flexion", "left"))
+    plain = analyze_landmarks(flexion, "hip-flexion", "left")
+    assert without_video(plain) is plain  # not a movement measured on both pictures
