@@ -341,7 +341,10 @@ def analyze_landmarks(
 
     rom = estimate_rom(series.time_s, angle, filtered, used_cutoff, move.method_error_deg,
                        absolute_zero=move.zero == "absolute")  # fmt: skip
-    span = (rom.neutral.end_s, rom.repetitions[-1].end_s) if rom.repetitions else None
+    # the movement itself: from the first repetition's start to the last one's end (the
+    # neutral window can lie anywhere in a clip without a still start)
+    reps = rom.repetitions
+    span = (min(r.start_s for r in reps), max(r.end_s for r in reps)) if reps else None
     lost_peaks: tuple[float, ...] = ()
     if lost is not None:
         rom, finding, lost_peaks = _drop_lost_peaks(rom, lost, filled, status, series.time_s,
