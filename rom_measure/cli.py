@@ -21,9 +21,8 @@ log = logging.getLogger("rom_measure")
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from rom_measure.measure.analysis import analyze_landmarks
     from rom_measure.measure.movements import check_side, get_movement
-    from rom_measure.media.pipeline import landmarks_for, second_looks, without_video
+    from rom_measure.media.pipeline import landmarks_for, measure_series
     from rom_measure.visit.outputs import analyze_to_folder
 
     if not (args.video or args.landmarks):
@@ -45,11 +44,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         movement, side = get_movement(args.movement), check_side(args.side)
         series = landmarks_for(args.video, args.landmarks, args.model,
                                face_mesh=movement.face_mesh)  # fmt: skip
-        result, paths = analyze_landmarks(series, movement, side, settings), {}
-        if args.landmarks is None:
-            result = second_looks(result, args.video, args.model, settings)
-        else:
-            result = without_video(result)
+        again = args.video if args.landmarks is None else None  # the video to look at again
+        result = measure_series(series, again, movement, side, args.model, settings)
+        paths = {}
     if args.json:  # the saved results.json when there is one (it lists the run's files)
         saved = paths.get("results") if paths else None
         print_json(json.loads(saved.read_text(encoding="utf-8")) if saved else result.to_dict())

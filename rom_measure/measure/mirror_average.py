@@ -55,18 +55,17 @@ def _neutral_window(result: Result) -> tuple[float, float]:
     return max(neutral.start_s, neutral.end_s - NEUTRAL_S), neutral.end_s
 
 
-def _reported(result: Result) -> int:
-    """Index of the reported (largest) repetition."""
-    return int(np.argmax([r.rom_deg for r in result.rom.repetitions]))
+def _peak_window(result: Result) -> tuple[float, float]:
+    """The window around the reported (largest) repetition's peak (s)."""
+    peak = max(result.rom.repetitions, key=lambda r: r.rom_deg).peak_s
+    return peak - PEAK_HALF_WINDOW_S, peak + PEAK_HALF_WINDOW_S
 
 
 def mirror_windows(result: Result) -> list[tuple[float, float]]:
     """The end of the neutral window and a window around the reported peak (s), in order."""
-    peak = result.rom.repetitions[_reported(result)].peak_s
     # half a frame more on each side, so that a frame on an edge is read in both pictures
     pad = 0.5 * float(np.median(np.diff(result.time_s))) if result.time_s.size > 1 else 0.0
-    (a, b), (c, d) = _neutral_window(result), (peak - PEAK_HALF_WINDOW_S, peak + PEAK_HALF_WINDOW_S)
-    windows = sorted([(a - pad, b + pad), (c - pad, d + pad)])
+    windows = sorted((a - pad, b + pad) for a, b in (_neutral_window(result), _peak_window(result)))
     if windows[1][0] <= windows[0][1]:
         return [(windows[0][0], max(windows[0][1], windows[1][1]))]
     return windows
@@ -79,9 +78,8 @@ def _median_in(time_s: np.ndarray, angle: np.ndarray, start: float, end: float) 
 
 def _excursion(result: Result, time_s: np.ndarray, angle: np.ndarray) -> float:
     """Median angle around the reported peak minus the median at the end of neutral."""
-    peak = result.rom.repetitions[_reported(result)].peak_s
     zero = _median_in(time_s, angle, *_neutral_window(result))
-    return _median_in(time_s, angle, peak - PEAK_HALF_WINDOW_S, peak + PEAK_HALF_WINDOW_S) - zero
+    return _median_in(time_s, angle, *_peak_window(result)) - zero
 
 
 def average_with_mirror(result: Result, mirrored: LandmarkSeries) -> Result:

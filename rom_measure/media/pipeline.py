@@ -12,7 +12,7 @@ import numpy as np
 from rom_measure.errors import InputError
 from rom_measure.measure.analysis import AnalysisSettings, Result, analyze_landmarks
 from rom_measure.measure.landmarks import LandmarkSeries
-from rom_measure.measure.movements import check_side, get_movement
+from rom_measure.measure.movements import Movement, check_side, get_movement
 from rom_measure.media.landmark_file import load_landmarks
 from rom_measure.media.sources import read_timestamps, timestamps_path
 
@@ -197,14 +197,20 @@ def analyze_video(
 
 def measure_series(
     series: LandmarkSeries,
-    video: str | Path,
-    movement: str,
+    video: str | Path | None,
+    movement: str | Movement,
     side: str,
     model: str | Path | None = None,
     settings: AnalysisSettings | None = None,
 ) -> Result:
-    """The measurement ``analyze`` makes from ``video``'s landmarks (second opinion included)."""
-    result = analyze_landmarks(series, get_movement(movement), side, settings)
+    """The measurement ``analyze`` makes from ``video``'s landmarks (second looks included).
+
+    ``video`` None: landmarks saved earlier, with no video to look at again
+    (:func:`without_video`).
+    """
+    result = analyze_landmarks(series, movement, side, settings)
+    if video is None:
+        return without_video(result)
     return second_looks(result, video, model, settings)
 
 

@@ -30,9 +30,9 @@ from rom_measure._fileio import (
     sha256_file,
 )
 from rom_measure.errors import InputError, OutputError
-from rom_measure.measure.analysis import AnalysisSettings, Result, analyze_landmarks
+from rom_measure.measure.analysis import AnalysisSettings, Result
 from rom_measure.media.landmark_file import save_landmarks
-from rom_measure.media.pipeline import landmarks_for, second_looks, without_video
+from rom_measure.media.pipeline import landmarks_for, measure_series
 from rom_measure.visit.mot import MOT_NAME, write_mot
 
 __all__ = [
@@ -200,11 +200,8 @@ def analyze_to_folder(
         try:
             series = landmarks_for(video, landmarks, model, _tee(on_frame, writer),
                                    face_mesh=move.face_mesh)  # fmt: skip
-            result = analyze_landmarks(series, move, side, settings)
-            if video is not None and landmarks is None:
-                result = second_looks(result, video, model, settings)
-            else:
-                result = without_video(result)
+            again = video if landmarks is None else None  # the video to look at again
+            result = measure_series(series, again, move, side, model, settings)
             _write_files(result, run.stage)  # while the encoder works through its queue
             if writer is not None:
                 writer, finishing = None, writer
