@@ -86,7 +86,7 @@ def stages(clip: str, movement: str, side: str, out: str) -> dict[str, float]:
     """analyze_to_folder with each stage timed (wrapped here, for the bench only)."""
     import mediapipe.tasks.python.vision  # noqa: F401
 
-    from rom_measure.media import annotate
+    from rom_measure.media import annotate, pipeline
     from rom_measure.visit import outputs
 
     spent: dict[str, float] = {}
@@ -104,8 +104,8 @@ def stages(clip: str, movement: str, side: str, out: str) -> dict[str, float]:
         setattr(owner, name, wrapper)
 
     timed(outputs, "landmarks_for", "pose (decode, annotation drawing overlapped)")
-    timed(outputs, "analyze_landmarks", "analysis")
-    timed(outputs, "second_looks", "mirrored re-runs (lost limb, mirror average)")
+    timed(pipeline, "analyze_landmarks", "analysis")
+    timed(pipeline, "second_looks", "mirrored re-runs (lost limb, mirror average)")
     timed(outputs, "_write_files", "outputs")
     timed(outputs, "_commit", "outputs")
     timed(annotate.AnnotatedVideoWriter, "finish", "annotation tail (card, close)")
