@@ -90,9 +90,11 @@ def stages(clip: str, movement: str, side: str, out: str) -> dict[str, float]:
     from rom_measure.visit import outputs
 
     spent: dict[str, float] = {}
+    wrapped: list[tuple[object, str, object]] = []
 
     def timed(owner: object, name: str, label: str) -> None:
         inner = getattr(owner, name)
+        wrapped.append((owner, name, inner))
 
         def wrapper(*args: object, **kwargs: object) -> object:
             t0 = time.perf_counter()
@@ -110,7 +112,11 @@ def stages(clip: str, movement: str, side: str, out: str) -> dict[str, float]:
     timed(outputs, "_commit", "outputs")
     timed(annotate.AnnotatedVideoWriter, "finish", "annotation tail (card, close)")
     start = time.perf_counter()
-    result, _ = outputs.analyze_to_folder(movement, side, Path(out), video=Path(clip))
+    try:
+        result, _ = outputs.analyze_to_folder(movement, side, Path(out), video=Path(clip))
+    finally:
+        for owner, name, inner in wrapped:  # as they were (the test suite calls this too)
+            setattr(owner, name, inner)
     spent["total"] = time.perf_counter() - start
     spent["frames"] = result.series.frames
     return spent
