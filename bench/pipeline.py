@@ -11,7 +11,8 @@ Rows (frames/s and share of the bare ``num_poses=1`` loop):
   separately and taken off. Then per-stage times of ``analyze_to_folder`` (decode,
   pose, analysis, the mirrored re-run, outputs, annotation tail after the pose loop; the
   annotated video is drawn and encoded during the pose loop), the peak RSS of the
-  CLI for the clip and for it looped ``--loops`` times, and the machine's load.
+  CLI for the clip and for it looped ``--loops`` times (median of ``--rss-runs`` runs
+  each: it varies by some 5% from run to run), and the machine's load.
 The last line is the ratio the target names: CLI at its defaults / bare num_poses=1 loop.
 Figures are best of ``--repeat`` runs, the rows interleaved so that load hits them alike.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -171,6 +173,10 @@ def looped(clip: Path, times: int, folder: Path) -> Path:
     return out
 
 
+def _span(values: list[float]) -> str:
+    return f"{min(values):.0f}-{max(values):.0f}"
+
+
 def _frames(clip: Path) -> int:
     return int(decode_only(str(clip))["frames"])
 
@@ -182,6 +188,12 @@ def main() -> None:
     parser.add_argument("--side", "-s", default="left")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--loops", type=int, default=20, help="long clip for peak RSS")
+    parser.add_argument(
+        "--rss-runs",
+        type=int,
+        default=3,
+        help="runs of each clip for the peak RSS (it varies by some 5%%)",
+    )
     args = parser.parse_args()
     from rom_measure.media.assets import pose_model_path
 
@@ -199,8 +211,12 @@ def main() -> None:
     def keep_child(label: str, figures: dict[str, float]) -> None:
         keep(label, figures["seconds"], figures.get("cpu", float("nan")))
 
+    rss_1: list[float] = []
+
     def keep_cli(label: str, figures: tuple[float, float, float]) -> None:
         keep(label, figures[0], figures[2])
+        if label == "CLI (defaults)":
+            rss_1.append(figures[1])
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
@@ -213,9 +229,9 @@ def main() -> None:
             keep_cli("CLI --no-annotate", cli(clip, move, side, out, "--no-annotate"))
             keep_cli("CLI (defaults)", cli(clip, move, side, out))
         split = child("stages", str(clip), move, side, str(Path(tmp) / "stages"))
-        rss_1 = cli(clip, move, side, out)[1]
+        rss_1 += [cli(clip, move, side, out)[1] for _ in range(args.rss_runs - len(rss_1))]
         long_clip = looped(clip, args.loops, Path(tmp))
-        rss_n = cli(long_clip, move, side, out)[1]
+        rss_n = [cli(long_clip, move, side, out)[1] for _ in range(args.rss_runs)]
     start_s = best["start-up"]
     bare = best["bare loop, num_poses=1"]
     print(f"\n{'what ran':<42} {'seconds':>8} {'frames/s':>9} {'share of bare':>14} "
@@ -236,9 +252,10 @@ def main() -> None:
     for label, seconds in split.items():
         if label != "frames":
             print(f"  {label:<36} {seconds:6.2f}")
-    growth = (rss_n / rss_1 - 1) * 100
-    print(f"\npeak RSS of the CLI: 1x {rss_1:.0f} MB, {args.loops}x {rss_n:.0f} MB "
-          f"({growth:+.1f}%)")  # fmt: skip
+    one, many = statistics.median(rss_1), statistics.median(rss_n)
+    print(f"\npeak RSS of the CLI, median of {len(rss_1)} and {len(rss_n)} runs: 1x {one:.0f} MB "
+          f"({_span(rss_1)}), {args.loops}x {many:.0f} MB ({_span(rss_n)}): "
+          f"{(many / one - 1) * 100:+.1f}%")  # fmt: skip
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"on {os.cpu_count()} cores")  # fmt: skip
     ratio = bare / (best["CLI (defaults)"] - start_s)
