@@ -38,6 +38,7 @@ __all__ = [
     "mirror_windows",
     "not_averaged",
     "rescaled",
+    "to_be_averaged",
 ]
 
 #: Half-width (s) of the window around a peak whose median angle both pictures give.
@@ -82,6 +83,16 @@ def _excursion(result: Result, time_s: np.ndarray, angle: np.ndarray) -> float:
     return _median_in(time_s, angle, *_peak_window(result)) - zero
 
 
+def to_be_averaged(result: Result) -> bool:
+    """Whether ``result`` is one that :func:`average_with_mirror` would average (read the
+    mirrored windows only then): a movement measured on both pictures, with repetitions,
+    a still start to read the neutral on, and no mirrored second opinion at its peak."""
+    codes = {f.code for f in result.quality.findings}
+    return (result.movement.mirror_average and not result.rejected
+            and bool(result.rom.repetitions) and "second_opinion" not in codes
+            and result.rom.neutral.from_still_start)  # fmt: skip
+
+
 def average_with_mirror(result: Result, mirrored: LandmarkSeries) -> Result:
     """``result`` with its ROM averaged with the mirrored picture's reading.
 
@@ -94,10 +105,7 @@ def average_with_mirror(result: Result, mirrored: LandmarkSeries) -> Result:
     warning (:func:`not_averaged`) when the mirrored picture cannot be read or
     disagrees by more than the two pictures ever do on clean clips.
     """
-    codes = {f.code for f in result.quality.findings}
-    if result.rejected or not result.rom.repetitions or "second_opinion" in codes:
-        return result
-    if not result.rom.neutral.from_still_start:
+    if not to_be_averaged(result):
         return result
     used = result.frame_status == "ok"
     own = _excursion(result, result.time_s, np.where(used, result.raw_deg, np.nan))

@@ -244,10 +244,11 @@ def with_mirror_average(
         average_with_mirror,
         mirror_windows,
         not_averaged,
+        to_be_averaged,
     )
     from rom_measure.media.mirror import mirrored_landmarks
 
-    if not result.movement.mirror_average or result.rejected or not result.rom.repetitions:
+    if not to_be_averaged(result):  # decided before the (costly) re-read
         return result
     try:
         mirrored = mirrored_landmarks(video, mirror_windows(result), model)

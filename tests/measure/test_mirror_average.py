@@ -126,6 +126,25 @@ def test_no_still_start_or_a_second_opinion_at_the_peak_is_left_as_it_is() -> No
     assert average_with_mirror(reran, _clip(30.0)) is reran
 
 
+def test_a_result_left_as_it_is_does_not_read_the_video(tmp_path) -> None:
+    """The mirrored re-read is skipped, not made and thrown away (0.6 s on a real clip):
+    a video that cannot be read would otherwise give a not_mirror_averaged warning."""
+    from rom_measure.measure.quality import Finding, verdict
+    from rom_measure.media.pipeline import with_mirror_average
+
+    missing = tmp_path / "missing.mp4"
+    series, _ = movement_clip("hip-abduction", "left", 40.0, CAMERA, still_s=0.0)
+    moving = analyze_landmarks(series, "hip-abduction", "left")
+    assert with_mirror_average(moving, missing) is moving
+    result = analyze_landmarks(_clip(40.0), "hip-abduction", "left")
+    rerun = Finding("second_opinion", "warning", "re-run")
+    reran = replace(result, quality=verdict([*result.quality.findings, rerun]))
+    assert with_mirror_average(reran, missing) is reran
+    # one it would average does read it
+    assert "not_mirror_averaged" in {f.code for f in with_mirror_average(result, missing)
+                                      .quality.findings}  # fmt: skip
+
+
 def test_without_the_video_a_mirror_averaged_movement_is_warned() -> None:
     from rom_measure.media.pipeline import without_video
 
