@@ -16,6 +16,7 @@ import contextlib
 import functools
 import logging
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -202,20 +203,47 @@ def _observation(marks: list[Any], world: list[Any]) -> PoseObservation:
     return PoseObservation(image, visibility, presence, world_xyz)
 
 
+class _StderrSilencer:
+    """Points fd 2 at /dev/null while any thread is inside; restores it when the last
+    one leaves (two landmarkers may load at once: a saved-and-restored fd 2 per thread
+    could leave it pointing at /dev/null)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._saved = -1
+
+    def enter(self) -> None:
+        with self._lock:
+            if self._inside == 0:
+                self._saved = os.dup(2)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                os.close(devnull)
+            self._inside += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                os.dup2(self._saved, 2)
+                os.close(self._saved)
+
+
+_SILENCER = _StderrSilencer()
+
+
 @contextlib.contextmanager
 def quiet_native_logs() -> Iterator[None]:
     """Silence the native INFO/WARNING lines printed while the model loads (stderr, fd 2)."""
     if log.isEnabledFor(logging.DEBUG):
         yield
         return
-    saved = os.dup(2)
+    _SILENCER.enter()
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
+        yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        _SILENCER.leave()
 
 
 def _choose_subject(
