@@ -212,9 +212,13 @@ class _StderrSilencer:
         self._lock = threading.Lock()
         self._inside = 0
         self._saved = -1
+        self._hooked = False
 
     def enter(self) -> None:
         with self._lock:
+            if not self._hooked and hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=self._after_fork)
+                self._hooked = True
             if self._inside == 0:
                 self._saved = os.dup(2)
                 devnull = os.open(os.devnull, os.O_WRONLY)
@@ -228,6 +232,14 @@ class _StderrSilencer:
             if self._inside == 0:
                 os.dup2(self._saved, 2)
                 os.close(self._saved)
+
+    def _after_fork(self) -> None:
+        """In a forked child (a batch worker): the threads that were inside are gone."""
+        self._lock = threading.Lock()
+        if self._inside:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+        self._inside = 0
 
 
 _SILENCER = _StderrSilencer()

@@ -40,3 +40,14 @@ def test_fd2_comes_back_when_threads_leave_in_any_order() -> None:
         thread.join(10)
     assert seen == [(devnull.st_dev, devnull.st_ino)] * 2
     assert _fd2() == before
+
+
+def test_a_process_forked_while_silenced_has_its_stderr() -> None:
+    before = _fd2()
+    with quiet_native_logs():
+        child = os.fork()
+        if child == 0:  # the child: fd 2 is the parent's original again
+            os._exit(0 if _fd2() == before else 1)
+        _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert _fd2() == before
