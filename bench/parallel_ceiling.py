@@ -15,9 +15,11 @@ other core.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -43,19 +45,30 @@ def _landmarker():
     return MediaPipePose(pose_model_path(), max_people=1)
 
 
-def runs(clip: str, count: int, start: threading.Barrier | None = None) -> float:
-    """Wall seconds of ``count`` model runs (set-up and the first run not timed)."""
+def runs(clip: str, count: int, ready: Callable[[], object] | None = None) -> tuple[float, float]:
+    """Wall and process CPU seconds of ``count`` model runs; the set-up and the first run
+    are not timed, and ``ready`` (if given) is waited on after them."""
     rgb = _frame(clip)
     model = _landmarker()
     model.detect(rgb, 0)
-    if start is not None:
-        start.wait()
-    wall = time.perf_counter()
+    if ready is not None:
+        ready()
+    wall, cpu = time.perf_counter(), time.process_time()
     for i in range(count):
         model.detect(rgb, 40 * (i + 1))
-    seconds = time.perf_counter() - wall
+    figures = time.perf_counter() - wall, time.process_time() - cpu
     model.close()
-    return seconds
+    return figures
+
+
+def _wait_until(when: float) -> None:
+    while time.time() < when:
+        time.sleep(0.005)
+
+
+def _process(clip: str, count: int, start_at: float) -> tuple[float, float]:
+    """:func:`runs` in a worker process, its runs starting at ``start_at`` (epoch s)."""
+    return runs(clip, count, functools.partial(_wait_until, start_at))
 
 
 def people_count_ms(clip: str, count: int) -> float:
@@ -81,18 +94,6 @@ def people_count_ms(clip: str, count: int) -> float:
     return 1000 * spent / count
 
 
-def _process(clip: str, count: int, barrier_at: float) -> tuple[float, float]:
-    while time.time() < barrier_at:  # both processes start their runs together
-        time.sleep(0.005)
-    rgb = _frame(clip)
-    model = _landmarker()
-    model.detect(rgb, 0)
-    wall, cpu = time.perf_counter(), time.process_time()
-    for i in range(count):
-        model.detect(rgb, 40 * (i + 1))
-    return time.perf_counter() - wall, time.process_time() - cpu
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clip", nargs="?", default=str(DEFAULT_CLIP))
@@ -106,23 +107,24 @@ def main() -> None:
         at = time.time() + 8.0  # time for both to import and load the model
         both = [f.result() for f in [pool.submit(_process, args.clip, n, at) for _ in range(2)]]
     barrier = threading.Barrier(2)
-    walls: list[float] = []
-    workers = [threading.Thread(target=lambda: walls.append(runs(args.clip, n, barrier)))
+    threads: list[tuple[float, float]] = []
+    workers = [threading.Thread(target=lambda: threads.append(runs(args.clip, n, barrier.wait)))
                for _ in range(2)]  # fmt: skip
-    cpu = time.process_time()
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    threads = [(wall, 0.0) for wall in walls]
-    threads[0] = (walls[0], time.process_time() - cpu)  # the process's CPU (set-up included)
     count_ms = people_count_ms(args.clip, 20)
     rate_one = n / one[0]
     print(f"{'what ran':<28} {'runs/s':>8} {'speed-up':>9} {'CPU s':>7}")
     print(f"{'one process':<28} {rate_one:8.1f} {1.0:9.2f} {one[1]:7.1f}")
-    for label, pair in (("two processes at once", both), ("two threads (CPU: +set-up)", threads)):
+    # the CPU of two processes adds up; each thread's figure is its whole process's
+    for label, pair, cpu in (
+        ("two processes at once", both, sum(c for _, c in both)),
+        ("two threads of one process", threads, max(c for _, c in threads)),
+    ):
         rate = 2 * n / max(w for w, _ in pair)
-        print(f"{label:<28} {rate:8.1f} {rate / rate_one:9.2f} {sum(c for _, c in pair):7.1f}")
+        print(f"{label:<28} {rate:8.1f} {rate / rate_one:9.2f} {cpu:7.1f}")
     print(f"\none people count (the counter's 2-pose IMAGE-mode landmarker, every 0.5 s of a "
           f"clip): {count_ms:.0f} ms CPU")  # fmt: skip
 

@@ -12,7 +12,7 @@ Rows (frames/s and share of the bare ``num_poses=1`` loop):
   pose, analysis, the mirrored re-run, outputs, annotation tail after the pose loop; the
   annotated video is drawn and encoded during the pose loop), the peak RSS of the
   CLI for the clip and for it looped ``--loops`` times (median of ``--rss-runs`` runs
-  each: it varies by some 5% from run to run), and the machine's load.
+  each: one run varies by 5-10%), and the machine's load.
 The last line is the ratio the target names: CLI at its defaults / bare num_poses=1 loop.
 Figures are best of ``--repeat`` runs, the rows interleaved so that load hits them alike.
 """
@@ -192,7 +192,7 @@ def main() -> None:
         "--rss-runs",
         type=int,
         default=3,
-        help="runs of each clip for the peak RSS (it varies by some 5%%)",
+        help="runs of each clip for the peak RSS (one run varies by 5-10%%)",
     )
     args = parser.parse_args()
     from rom_measure.media.assets import pose_model_path
