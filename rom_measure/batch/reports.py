@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 
 from rom_measure.batch.state import STATE_FILE
@@ -40,10 +41,17 @@ def _one_report(visit_dir: Path) -> tuple[Path | None, str]:
     return None, f"write_report({visit_dir}) gave no report file"
 
 
-def _written(todo: list[Path], workers: int, threads: int) -> list[tuple[Path | None, str]]:
-    """Each visit's report, in ``workers`` processes (set up as the batch's workers:
-    ``threads`` OpenCV/BLAS threads, ending with the batch) when there are several
-    visits; a report decodes key frames and draws curves, about 4 s for 4 clips."""
+def _written(
+    todo: list[Path], workers: int, threads: int, executor: Callable[[], Executor] | None = None
+) -> list[tuple[Path | None, str]]:
+    """Each visit's report: on ``executor()`` (the batch's warm worker pool) if given,
+    else in ``workers`` new processes (set up as the batch's workers: ``threads``
+    OpenCV/BLAS threads, ending with the batch) when there are several visits, else
+    here; a report decodes key frames and draws curves, about 2 s for 4 clips."""
+    if not todo:
+        return []
+    if executor is not None:
+        return _collected(todo, executor())
     if workers <= 1 or len(todo) <= 1:
         return [_one_report(v) for v in todo]
     import multiprocessing
@@ -55,20 +63,29 @@ def _written(todo: list[Path], workers: int, threads: int) -> list[tuple[Path | 
     processes = min(workers, len(todo))
     setup = {"initializer": init_worker, "initargs": (threads, None)}
     with ProcessPoolExecutor(processes, mp_context=context, **setup) as pool:
-        futures = [pool.submit(_one_report, v) for v in todo]
-        out = []
-        for visit_dir, future in zip(todo, futures, strict=True):
-            try:
-                out.append(future.result())
-            except Exception as error:  # e.g. the process died
-                out.append((None, f"no report for {visit_dir}: {type(error).__name__}: {error}"))
-        return out
+        return _collected(todo, pool)
+
+
+def _collected(todo: list[Path], pool: Executor) -> list[tuple[Path | None, str]]:
+    """The reports of ``todo`` written on ``pool``, in order; a dead process is a note."""
+    futures = [pool.submit(_one_report, v) for v in todo]
+    out = []
+    for visit_dir, future in zip(todo, futures, strict=True):
+        try:
+            out.append(future.result())
+        except Exception as error:  # e.g. the process died
+            out.append((None, f"no report for {visit_dir}: {type(error).__name__}: {error}"))
+    return out
 
 
 def visit_reports(
-    visit_dirs: Sequence[Path], workers: int = 1, threads: int = 1
+    visit_dirs: Sequence[Path],
+    workers: int = 1,
+    threads: int = 1,
+    executor: Callable[[], Executor] | None = None,
 ) -> tuple[dict[Path, Path], list[str]]:
-    """Each visit's HTML report via ``rom_measure.visit.report.write_report``.
+    """Each visit's HTML report via ``rom_measure.visit.report.write_report`` (on
+    ``executor()`` if given: see :func:`_written`).
 
     A report newer than all of its visit's analyses is kept (a resumed batch that
     analysed nothing new in a visit does not rewrite it).
@@ -89,7 +106,8 @@ def visit_reports(
         else:
             todo.append(visit_dir)
     notes = []
-    for visit_dir, (target, why) in zip(todo, _written(todo, workers, threads), strict=True):
+    written = _written(todo, workers, threads, executor)
+    for visit_dir, (target, why) in zip(todo, written, strict=True):
         if target is not None:
             reports[visit_dir] = target
         else:

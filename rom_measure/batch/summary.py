@@ -8,7 +8,8 @@ import html
 import io
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -213,9 +214,11 @@ def finish(
     reports_wanted: bool = True,
     workers: int = 1,
     threads: int = 1,
+    executor: Callable[[], Executor] | None = None,
 ) -> BatchReport:
-    """Summary, comparisons (batch and per visit), visit reports (``workers`` processes
-    of ``threads`` threads) and the index."""
+    """Summary, comparisons (batch and per visit), visit reports (on ``executor()``, the
+    batch's still-open worker pool, else ``workers`` new processes of ``threads``
+    threads) and the index."""
     from rom_measure.visit.compare import update_visit_comparisons
 
     paths = {"summary": write_summary(out, report.outcomes, report.inputs)}
@@ -226,7 +229,7 @@ def finish(
     rows = _pair_rows(out, report.outcomes)
     paths["comparisons"] = write_comparisons_csv(out, rows)
     if reports_wanted:
-        reports, notes = visit_reports(visit_dirs, workers, threads)
+        reports, notes = visit_reports(visit_dirs, workers, threads, executor)
     else:
         reports, notes = {}, ["per-visit reports were not written (--no-reports)"]
     report = replace(report, comparisons=tuple(rows), notes=report.notes + tuple(notes))
