@@ -171,6 +171,28 @@ class VideoFileSource:
                 yield Frame(index - 1, time_s, bgr)
         self._check_complete()
 
+    def frames_at(self, wanted: Iterable[int]) -> Iterator[Frame]:
+        """Only the frames whose indices (from the start, counting every frame) are in
+        ``wanted``, in order; the others are grabbed, not converted to BGR, and decoding
+        stops after the last one wanted (key frames). Times are the container's."""
+        wanted = set(wanted)
+        if not wanted:
+            return
+        index = 0
+        if self._first is not None:  # frame 0, read when the file was opened
+            time_s, bgr = self._first
+            self._first = None
+            if 0 in wanted:
+                yield Frame(0, time_s, bgr)
+            index = 1
+        while index <= max(wanted):
+            item = self._read(None if index in wanted else (lambda _time: False))
+            if item is None:
+                return
+            if item[1] is not None:
+                yield Frame(index, item[0], item[1])
+            index += 1
+
     def _check_complete(self) -> None:
         if getattr(self, "_seeked", False):
             return

@@ -120,11 +120,8 @@ def _decode(video: Path, wanted: set[int]) -> dict[int, np.ndarray]:
     frames: dict[int, np.ndarray] = {}
     source = VideoFileSource(video, beside_the_model=False)  # no model runs meanwhile
     try:
-        for frame in source:
-            if frame.index in wanted:
-                frames[frame.index] = frame.bgr
-            if frame.index >= max(wanted):
-                break
+        for frame in source.frames_at(wanted):
+            frames[frame.index] = frame.bgr
     finally:
         source.close()
     return frames

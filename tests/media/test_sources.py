@@ -27,6 +27,19 @@ def test_rotation_metadata_is_honoured(test_videos: dict[str, Path]) -> None:
     assert first.bgr.shape[:2] == (160, 120)
 
 
+def test_frames_at_gives_the_same_pictures_at_the_same_indices(
+    test_videos: dict[str, Path],
+) -> None:
+    full = {f.index: f.bgr for f in VideoFileSource(test_videos["plain"])}
+    assert not np.array_equal(full[7], full[8])  # an off-by-one would show
+    picked = list(VideoFileSource(test_videos["plain"]).frames_at([41, 0, 7]))
+    assert [f.index for f in picked] == [0, 7, 41]
+    for frame in picked:
+        np.testing.assert_array_equal(frame.bgr, full[frame.index])
+    assert list(VideoFileSource(test_videos["plain"]).frames_at([])) == []
+    assert [f.index for f in VideoFileSource(test_videos["plain"]).frames_at([59, 99])] == [59]
+
+
 def test_prefetch_keeps_order_and_reraises(test_videos: dict[str, Path]) -> None:
     frames = list(prefetch(VideoFileSource(test_videos["plain"])))
     assert [f.index for f in frames] == list(range(60))
