@@ -104,7 +104,7 @@ class BatchOptions:
 
 
 CORES_PER_WORKER = 1.2  # MediaPipe runs its graph on its own threads: ~1.2 cores per clip
-MEMORY_PER_WORKER = 1 << 30  # bytes budgeted per worker (peak RSS ~0.6 GB, annotated ~0.7 GB)
+MEMORY_PER_WORKER = 1 << 30  # bytes a worker (peak RSS ~0.6 GB; annotating or reporting ~0.7)
 
 
 def _cgroup_value(name: str) -> list[str] | None:
