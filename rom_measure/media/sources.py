@@ -178,6 +178,11 @@ class VideoFileSource:
         wanted = set(wanted)
         if not wanted:
             return
+        last = max(wanted)
+
+        def skip(_time_s: float) -> bool:
+            return False
+
         index = 0
         if self._first is not None:  # frame 0, read when the file was opened
             time_s, bgr = self._first
@@ -185,8 +190,8 @@ class VideoFileSource:
             if 0 in wanted:
                 yield Frame(0, time_s, bgr)
             index = 1
-        while index <= max(wanted):
-            item = self._read(None if index in wanted else (lambda _time: False))
+        while index <= last:
+            item = self._read(None if index in wanted else skip)
             if item is None:
                 return
             if item[1] is not None:
