@@ -23,6 +23,12 @@ from typing import Any
 import numpy as np
 
 from rom_measure._fileio import atomic_write_text
+from rom_measure.synth.calibration import (
+    check_gains,
+    fit_calibration,
+    fit_warning_errors,
+    instructed,
+)
 
 __all__ = [
     "CAMERAS",
@@ -375,10 +381,6 @@ def _accurate_or_flagged(row: dict[str, Any]) -> bool:
     return row["verdict"] != "ok" or (error is not None and abs(error) <= ACCURATE_DEG)
 
 
-def _instructed(row: dict[str, Any]) -> bool:
-    return not row["off_plane_deg"] and not row.get("bystander")
-
-
 def summarize(rows: Iterable[dict[str, Any]], by: str = "movement") -> list[dict[str, Any]]:
     """Per value of ``by`` (movement, body, camera, posture): errors of the instructed cases.
 
@@ -390,8 +392,8 @@ def summarize(rows: Iterable[dict[str, Any]], by: str = "movement") -> list[dict
     table = []
     rows = [{"posture": "standing", **r} for r in rows]  # rows from before postures
     for value in dict.fromkeys(r[by] for r in rows):
-        mine = [r for r in rows if r[by] == value and _instructed(r)]
-        stress = [r for r in rows if r[by] == value and not _instructed(r)]
+        mine = [r for r in rows if r[by] == value and instructed(r)]
+        stress = [r for r in rows if r[by] == value and not instructed(r)]
         errors = np.array([r["error_deg"] for r in mine if r["error_deg"] is not None])
         ok = np.array(
             [r["error_deg"] for r in mine if r["error_deg"] is not None and r["verdict"] == "ok"]
@@ -415,120 +417,6 @@ def summarize(rows: Iterable[dict[str, Any]], by: str = "movement") -> list[dict
             }
         )
     return table
-
-
-def _gain_through_origin(measured: np.ndarray, true: np.ndarray) -> float:
-    return float(true @ measured / (measured @ measured))
-
-
-def _unseen_errors(
-    measured: np.ndarray, true: np.ndarray, bodies: np.ndarray, cameras: np.ndarray
-) -> np.ndarray:
-    """Each case's error with the gain fitted on the cases of other bodies and cameras."""
-    errors = np.full(true.size, np.nan)
-    for i in range(true.size):
-        others = (bodies != bodies[i]) & (cameras != cameras[i])
-        if others.any():
-            errors[i] = _gain_through_origin(measured[others], true[others]) * measured[i] - true[i]
-    return errors
-
-
-def fit_calibration(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Per movement: the ROM gain fitted on the given (training) cases, and the error left.
-
-    A least-squares fit through the origin of true against uncorrected measured ROM
-    (measured / applied gain) on the verdict-ok cases filmed as instructed;
-    ``residual_rms_deg`` is their RMS error after the fitted gain. ``unseen_rms_deg``
-    is the RMS error of each case with the gain fitted on the cases of the other
-    bodies and cameras: what the method makes of a body and a camera it was not fitted
-    on, so the method error the uncertainty uses (the in-sample residual is smaller).
-    """
-    from rom_measure.measure.movements import get_movement
-
-    fits = {}
-    rows = [r for r in rows if r["measured_rom_deg"] is not None and _instructed(r)]
-    rows = [r for r in rows if r["verdict"] == "ok"]  # sound results; failures are flagged
-    for movement in dict.fromkeys(r["movement"] for r in rows):
-        applied = get_movement(movement).calibration_gain
-        mine = [r for r in rows if r["movement"] == movement]
-        measured = np.array([r["measured_rom_deg"] / applied for r in mine])
-        true = np.array([r["true_rom_deg"] for r in mine])
-        gain = _gain_through_origin(measured, true)
-        unseen = _unseen_errors(measured, true, np.array([r["body"] for r in mine]),
-                                np.array([r["camera"] for r in mine]))  # fmt: skip
-        unseen = unseen[np.isfinite(unseen)]
-        fits[movement] = {
-            "gain": round(gain, 3),
-            "applied_gain": applied,
-            "cases": len(mine),
-            "residual_rms_deg": round(float(np.sqrt(np.mean((gain * measured - true) ** 2))), 2),
-            "unseen_rms_deg": round(float(np.sqrt(np.mean(unseen**2))), 2) if unseen.size else None,
-        }
-    return fits
-
-
-#: A warning seen on fewer training results than this gets the pooled figure.
-MIN_WARNING_CASES = 3
-
-
-def fit_warning_errors(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Per warning code: the RMS error of the (training) results with that warning.
-
-    Every reported result with verdict ``warning`` counts, filmed as instructed or not,
-    for each of its warning codes (``approximate_method`` aside: its method error is
-    already in the uncertainty). ``pooled_deg`` is the RMS over all those results;
-    codes seen on fewer than MIN_WARNING_CASES results are left to it.
-    """
-    errors: dict[str, list[float]] = {}
-    pooled: list[float] = []
-    for row in rows:
-        codes = set(row["flags"].split()) - {"approximate_method"}
-        if row["verdict"] != "warning" or row["error_deg"] is None or not codes:
-            continue
-        pooled.append(row["error_deg"])
-        for code in codes:
-            errors.setdefault(code, []).append(row["error_deg"])
-
-    def rms(values: list[float]) -> float:
-        return round(float(np.sqrt(np.mean(np.square(values)))), 1)
-
-    return {
-        "codes": {code: {"cases": len(v), "rms_deg": rms(v)} for code, v in sorted(errors.items())
-                  if len(v) >= MIN_WARNING_CASES},
-        "pooled_deg": rms(pooled) if pooled else None,
-        "pooled_cases": len(pooled),
-    }  # fmt: skip
-
-
-def check_gains(
-    fits: dict[str, dict[str, float]], held_out: Iterable[dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
-    """Does each training-fitted gain improve the held-out split? (else it should be 1.0).
-
-    Compares the held-out median absolute error with the fitted gain against no gain
-    (uncorrected ROM = measured / applied gain), on the reported in-plane cases.
-    """
-    from rom_measure.measure.movements import get_movement
-
-    out = {}
-    rows = [r for r in held_out if r["measured_rom_deg"] is not None and _instructed(r)]
-    for movement, fit in fits.items():
-        mine = [r for r in rows if r["movement"] == movement]
-        if not mine:
-            continue
-        applied = get_movement(movement).calibration_gain
-        raw = np.array([r["measured_rom_deg"] / applied for r in mine])
-        true = np.array([r["true_rom_deg"] for r in mine])
-        with_gain = float(np.median(np.abs(fit["gain"] * raw - true)))
-        without = float(np.median(np.abs(raw - true)))
-        out[movement] = {
-            "cases": len(mine),
-            "median_abs_error_with_gain_deg": round(with_gain, 2),
-            "median_abs_error_without_gain_deg": round(without, 2),
-            "keep_gain": with_gain < without,
-            "recommended_gain": fit["gain"] if with_gain < without else 1.0,
-        }
-    return out
 
 
 def _stat(function: Callable[[np.ndarray], float], values: np.ndarray) -> float | None:

@@ -7,14 +7,13 @@ from typing import Any
 import numpy as np
 
 from rom_measure.measure.movements import get_movement
-from rom_measure.synth.validate import (
-    SPLITS,
+from rom_measure.synth.calibration import (
     check_gains,
     fit_calibration,
     fit_warning_errors,
-    summarize,
+    instructed,
 )
-from rom_measure.synth.validate import _instructed as instructed
+from rom_measure.synth.validate import SPLITS, summarize
 
 __all__ = ["format_summary", "report", "uncertainty_coverage"]
 
@@ -83,30 +82,44 @@ def report(rows: list[dict[str, Any]]) -> str:
             parts.append(f"### held-out split by {by}\n\n{format_summary(summarize(held, by), by)}")
     training = [r for r in rows if r["split"] == "training"]
     if training and held:
-        lines = [
-            "### per-movement gain and method error: fitted on training, checked on held-out\n",
-            "| movement | fitted gain | applied gain | held-out median abs error with / without "
-            "| keep | training RMS: in-sample / unseen body and camera | applied method error "
-            "| held-out ok RMS |\n|---|---|---|---|---|---|---|---|",
-        ]
-        fits = fit_calibration(training)
-        for movement, check in check_gains(fits, held).items():
-            fit = fits[movement]
-            lines.append(
-                f"| {movement} | {fit['gain']:.3f} | {fit['applied_gain']:.3f} | "
-                f"{check['median_abs_error_with_gain_deg']:.1f}° / "
-                f"{check['median_abs_error_without_gain_deg']:.1f}° | "
-                f"{'yes' if check['keep_gain'] else 'no (set 1.0)'} | "
-                f"{fit['residual_rms_deg']:.1f}° / {_deg(fit['unseen_rms_deg'])} | "
-                f"{get_movement(movement).method_error_deg:.1f}° | "
-                f"{_deg(_ok_rms(held, movement))} |"
-            )
-        parts.append("\n".join(lines) + "\n")
+        parts.append(_gain_table(fit_calibration(training), held))
     if any(line["cases"] for line in uncertainty_coverage(rows)):
         parts.append(_coverage_table(rows))
     if training and held:
         parts.append(_warning_table(training, held))
     return "\n".join(parts)
+
+
+def _gain_table(fits: dict[str, dict[str, Any]], held: list[dict[str, Any]]) -> str:
+    """Per movement: the gain fitted on training, its held-out check, the method errors."""
+    lines = [
+        "### per-movement gain and method error: fitted on training, checked on held-out\n",
+        "Fitted on the sound training results (verdict ok, or only flagged as an approximate "
+        "method), checked on the sound held-out ones.\n",
+        "| movement | sound training results | fitted gain | applied gain | held-out median abs "
+        "error with / without | keep | training RMS: in-sample / unseen body and camera "
+        "| applied method error | held-out ok RMS |\n|---|---|---|---|---|---|---|---|---|",
+    ]
+    checks = check_gains(fits, held)
+    for movement, fit in fits.items():
+        check = checks.get(movement)
+        if fit["gain"] is None:
+            gain, versus, keep = "too few: 1.0", "—", "—"
+        else:
+            gain = f"{fit['gain']:.3f}"
+            versus = (
+                f"{check['median_abs_error_with_gain_deg']:.1f}° / "
+                f"{check['median_abs_error_without_gain_deg']:.1f}°"
+                if check
+                else "—"
+            )
+            keep = "—" if not check else "yes" if check["keep_gain"] else "no (set 1.0)"
+        lines.append(
+            f"| {movement} | {fit['cases']} | {gain} | {fit['applied_gain']:.3f} | {versus} | "
+            f"{keep} | {_deg(fit['residual_rms_deg'])} / {_deg(fit['unseen_rms_deg'])} | "
+            f"{get_movement(movement).method_error_deg:.1f}° | {_deg(_ok_rms(held, movement))} |"
+        )  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def _ok_rms(rows: list[dict[str, Any]], movement: str) -> float | None:

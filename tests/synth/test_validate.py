@@ -7,16 +7,14 @@ import pytest
 
 from rom_measure.measure.movements import get_movement
 from rom_measure.synth import ClipSpec, SyntheticClip, Trajectory
-from rom_measure.synth.shapes import BODY_SHAPES
-from rom_measure.synth.validate import (
-    CAMERAS,
-    SPLITS,
+from rom_measure.synth.calibration import (
+    MIN_FIT_CASES,
     check_gains,
     fit_calibration,
     fit_warning_errors,
-    suite,
-    summarize,
 )
+from rom_measure.synth.shapes import BODY_SHAPES
+from rom_measure.synth.validate import CAMERAS, SPLITS, suite, summarize
 from rom_measure.synth.validation_report import report, uncertainty_coverage
 
 
@@ -68,7 +66,9 @@ def test_camera_set_ups_span_pitch_fps_orientation_and_light() -> None:
     assert any(s.rep_peaks_deg and len(set(s.rep_peaks_deg)) > 1 for s in specs)
 
 
-def _rows(split: str, movement: str, raw_factor: float) -> list[dict]:
+def _rows(
+    split: str, movement: str, raw_factor: float, trues: tuple = (20.0, 30.0, 40.0, 50.0, 60.0)
+) -> list[dict]:
     applied = get_movement(movement).calibration_gain
     return [
         {
@@ -81,8 +81,9 @@ def _rows(split: str, movement: str, raw_factor: float) -> list[dict]:
             "measured_rom_deg": raw_factor * true * applied,
             "error_deg": raw_factor * true * applied - true,
             "verdict": "ok",
+            "flags": "",
         }
-        for true in (20.0, 40.0, 60.0)
+        for true in trues
     ]
 
 
@@ -102,19 +103,63 @@ def test_unseen_error_fits_the_gain_without_the_case_s_body_and_camera() -> None
     rows = [
         {**_rows("training", "hip-flexion", 1.0)[0], "body": body, "camera": camera,
          "true_rom_deg": 40.0, "measured_rom_deg": factor * 40.0 * applied}
-        for body, factor in (("reads-low", 0.9), ("exact", 1.0)) for camera in ("c", "d")
+        for body, factor, cameras in (("reads-low", 0.9, "cd"), ("exact", 1.0, "cde"))
+        for camera in cameras
     ]  # fmt: skip
     fit = fit_calibration(rows)["hip-flexion"]
     # A reads-low case is predicted with the exact body's gain (1.0): 4 deg low; an
     # exact case with the reads-low body's (1/0.9): 4.44 deg high.
-    expected = ((2 * 4.0**2 + 2 * (40 / 0.9 - 40) ** 2) / 4) ** 0.5
+    expected = ((2 * 4.0**2 + 3 * (40 / 0.9 - 40) ** 2) / 5) ** 0.5
     assert fit["unseen_rms_deg"] == pytest.approx(expected, abs=0.01)
-    assert fit["residual_rms_deg"] == pytest.approx(2.1, abs=0.05)  # in-sample, smaller
-    assert fit["cases"] == 4
+    gain = 40 * (2 * 36 + 3 * 40) / (2 * 36**2 + 3 * 40**2)
+    in_sample = ((2 * (36 * gain - 40) ** 2 + 3 * (40 * gain - 40) ** 2) / 5) ** 0.5
+    assert fit["residual_rms_deg"] == pytest.approx(in_sample, abs=0.01)
+    assert fit["residual_rms_deg"] < fit["unseen_rms_deg"]  # in-sample, smaller
+    assert fit["cases"] == 5
+
+
+def _flagged(rows: list[dict], flags: str) -> list[dict]:
+    return [{**r, "verdict": "warning", "flags": flags} for r in rows]
+
+
+def test_an_approximate_method_is_fitted_on_results_flagged_only_as_approximate() -> None:
+    movement = "ankle-plantarflexion"
+    assert get_movement(movement).approximate  # its results are never ok
+    sound = _flagged(_rows("training", movement, 1 / 1.3), "approximate_method")
+    failed = _flagged(_rows("training", movement, 2.0), "approximate_method unstable_peak")
+    fit = fit_calibration(sound + failed)[movement]
+    assert fit["gain"] == pytest.approx(1.3, abs=1e-3)  # the failures are not scaled
+    assert fit["cases"] == len(sound)
+
+
+def test_too_few_sound_results_fit_no_gain_and_report_the_error_without_one() -> None:
+    movement = "ankle-lunge"
+    applied = get_movement(movement).calibration_gain
+    sound = _flagged(_rows("training", movement, 1.0, trues=(20.0, 40.0)), "approximate_method")
+    others = _flagged(_rows("training", movement, 1.1, trues=(20.0, 40.0, 60.0)),
+                      "approximate_method second_opinion")  # fmt: skip
+    assert len(sound) < MIN_FIT_CASES
+    fit = fit_calibration(sound + others)[movement]
+    assert fit["gain"] is None and fit["cases"] == 2
+    errors = [0.0, 0.0, 2.0, 4.0, 6.0]  # every reported result, without a gain
+    assert applied and fit["residual_rms_deg"] == pytest.approx(
+        (sum(e * e for e in errors) / 5) ** 0.5, abs=0.01
+    )
+    assert movement not in check_gains({movement: fit}, sound + others)
+
+
+def test_the_held_out_check_is_on_the_sound_results_only() -> None:
+    fits = fit_calibration(_rows("training", "neck-rotation", 1 / 1.1))
+    held = _rows("held-out", "neck-rotation", 1 / 1.1)
+    beyond = _flagged(_rows("held-out", "neck-rotation", 0.7), "beyond_valid_range")
+    check = check_gains(fits, held + beyond)["neck-rotation"]
+    assert check["cases"] == len(held) and check["keep_gain"]
+    assert check["median_abs_error_with_gain_deg"] == pytest.approx(0.0, abs=0.01)
 
 
 def test_summary_counts_ok_cases_beyond_five_degrees() -> None:
-    rows = _rows("held-out", "neck-rotation", 1.2 / get_movement("neck-rotation").calibration_gain)
+    factor = 1.2 / get_movement("neck-rotation").calibration_gain
+    rows = _rows("held-out", "neck-rotation", factor, trues=(20.0, 40.0, 60.0))
     line = summarize(rows)[0]
     assert line["cases"] == 3 and line["ok_cases"] == 3
     assert line["ok_over_5_deg"] == 2  # +4, +8, +12 deg
@@ -194,7 +239,7 @@ def test_summaries_by_posture() -> None:
     rows = _rows("training", "neck-rotation", 1.0)
     seated_rows = [{**r, "posture": "seated"} for r in _rows("training", "neck-rotation", 1.2)]
     table = {t["posture"]: t for t in summarize(rows + seated_rows, by="posture")}
-    assert table["standing"]["cases"] == 3 and table["seated"]["cases"] == 3  # old rows: standing
+    assert table["standing"]["cases"] == 5 and table["seated"]["cases"] == 5  # old rows: standing
     assert table["seated"]["median_abs_error_deg"] > table["standing"]["median_abs_error_deg"]
     text = report(rows + seated_rows)
     assert "neck movements by posture" in text and "neck-rotation, seated" in text
@@ -225,3 +270,14 @@ def test_warning_errors_are_the_rms_per_code_and_rare_codes_are_pooled() -> None
     assert fit["codes"] == {"oblique_view": {"cases": 4, "rms_deg": 3.5}}  # sqrt(50 / 4)
     assert "multiple_people" not in fit["codes"]  # one case: left to the pooled figure
     assert fit["pooled_cases"] == 4 and fit["pooled_deg"] == 3.5
+
+
+def test_the_report_shows_a_movement_with_too_few_sound_results_as_no_gain() -> None:
+    sound = _flagged(_rows("training", "ankle-lunge", 1.0, trues=(20.0, 40.0)),
+                     "approximate_method")  # fmt: skip
+    fitted = _rows("training", "hip-flexion", 1 / 1.25)
+    held = _rows("held-out", "hip-flexion", 1 / 1.25)
+    lines = report(sound + fitted + held).splitlines()
+    assert any(line.startswith("| ankle-lunge | 2 | too few: 1.0 |") for line in lines)
+    assert any(line.startswith("| hip-flexion | 5 | 1.250 |") and "| yes |" in line
+               for line in lines)  # fmt: skip
