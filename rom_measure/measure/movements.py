@@ -256,7 +256,9 @@ _PLANTARFLEXION_APPROXIMATE = (
 # The lunge's angle has an absolute zero, so nothing cancels a view error, and the model
 # under-reads it off the side view: rendered lunges 10-20 deg off side-on read 5-12 deg
 # low with no other warning (training split; the view estimate read them as 6.6-14.5 deg,
-# the lunges filmed as instructed as 2.3-3.8; held-out as instructed: 2.6-4.9).
+# the lunges filmed as instructed as 2.3-3.8; held-out as instructed: 2.6-4.9). That was
+# with the old gain 0.880; with none (stop 25) they read 0-4 deg low (bench/gray_zone.py).
+# The line is kept: it was fitted on the view estimates, which the gain does not change.
 LUNGE_OFF_PLANE_WARN_DEG = 6.0
 # Its training RMS error is 3.5 deg (no gain), and no check tells the bad readings apart:
 # held-out lunges filmed as instructed read within 3.5 deg on 12 of 14 clips, but one 9.4
