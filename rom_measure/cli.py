@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rom_measure._options import number
 from rom_measure._version import __version__
 from rom_measure.config import Settings, apply_to_parsers, find_config, load_settings
 from rom_measure.console import print_comparison, print_json, print_result
@@ -227,7 +228,12 @@ def _add_analyze(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", "-o", type=Path, help="output folder (results.json, angles.csv, ...)")
     p.add_argument("--landmarks", type=Path, help="re-analyse a saved landmarks.npz (no model)")
     p.add_argument("--model", help="pose landmarker .task file (default: cached full model)")
-    p.add_argument("--lowpass-hz", type=float, default=None, help="low-pass cut-off override")
+    p.add_argument(
+        "--lowpass-hz",
+        type=number(float, 0.0, strict=True),
+        default=None,
+        help="low-pass cut-off override (Hz)",
+    )
     p.add_argument(
         "--no-calibration",
         dest="calibrate",
@@ -295,11 +301,13 @@ def build_parser(
     p = sub.add_parser("validate", help="accuracy against rendered ground truth")
     p.add_argument("--quick", action="store_true", help="6 cases (CI) instead of the full suite")
     p.add_argument("--split", choices=("training", "held-out"), help="only this split")
-    p.add_argument("--per-movement", type=int, help="cases per movement and split (a subset)")
+    p.add_argument(
+        "--per-movement", type=number(int, 1), help="cases per movement and split (a subset)"
+    )
     p.add_argument("--report-from", nargs="+", type=Path, metavar="CASES_CSV",
                    help="print the report of earlier validation_cases.csv and stop")  # fmt: skip
     p.add_argument("--out", "-o", type=Path, default=Path("rom-measure-validation"))
-    p.add_argument("--workers", type=int, default=1, help="parallel processes")
+    p.add_argument("--workers", type=number(int, 1), default=1, help="parallel processes")
     p.set_defaults(func=cmd_validate)
     # Commands whose thin CLI part lives beside their logic.
     from rom_measure.batch import command as batch

@@ -58,6 +58,28 @@ def test_unknown_side_is_rejected_by_the_parser(capsys) -> None:
     assert "invalid choice: 'up'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["analyze", "x.mp4", "-m", "hip-flexion", "-s", "left", "--lowpass-hz", "-1"],
+         "--lowpass-hz: must be above 0, not -1"),
+        (["analyze", "x.mp4", "-m", "hip-flexion", "-s", "left", "--lowpass-hz", "0"],
+         "--lowpass-hz: must be above 0, not 0"),
+        (["analyze", "x.mp4", "-m", "hip-flexion", "-s", "left", "--lowpass-hz", "nan"],
+         "--lowpass-hz: must be finite, not nan"),
+        (["batch", "folder", "--lowpass-hz", "inf"], "--lowpass-hz: must be finite, not inf"),
+        (["batch", "folder", "--workers", "0"], "must be at least 1, not 0"),
+        (["validate", "--workers", "two"], "--workers: must be a whole number, not 'two'"),
+        (["record", "--out", "v", "--max-seconds", "0"], "--max-seconds: must be above 0, not 0"),
+    ],
+)  # fmt: skip
+def test_numbers_out_of_range_are_refused_by_the_parser(capsys, argv, message) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and message in err and "Traceback" not in err
+
+
 def test_unwritable_output_folder(capsys, tmp_path: Path, test_videos: dict[str, Path]) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")

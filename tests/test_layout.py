@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "rom_measure"
 
-BASE = {"_version", "errors", "_fileio", "_deprecated", "_priority"}
+BASE = {"_version", "errors", "_fileio", "_deprecated", "_priority", "_options"}
 # What each wing may import (besides itself and the base modules).
 ALLOWED = {
     "measure": set(),

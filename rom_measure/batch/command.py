@@ -7,6 +7,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from rom_measure._options import number
 from rom_measure.batch.inputs import FILENAME_PATTERN, collect_inputs
 from rom_measure.batch.progress import LineProgress, TerminalProgress
 from rom_measure.batch.run import BatchOptions, default_workers, run_batch
@@ -136,7 +137,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also allow manifest paths inside DIR (repeatable)",
     )
     p.add_argument("--model", help="pose landmarker .task file (default: cached full model)")
-    p.add_argument("--lowpass-hz", type=float, default=None, help="low-pass cut-off override")
+    p.add_argument(
+        "--lowpass-hz",
+        type=number(float, 0.0, strict=True),
+        default=None,
+        help="low-pass cut-off override (Hz)",
+    )
     p.add_argument(
         "--no-annotate", dest="annotate", action="store_false", help="do not write annotated videos"
     )

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rom_measure._options import number
 from rom_measure.capture.session import PROTOCOLS, RecordOptions, protocol_steps, record_session
 from rom_measure.errors import InputError
 
@@ -56,14 +57,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_false",
         help="record without a window (Enter or --max-seconds stops)",
     )
-    p.add_argument("--countdown", type=float, default=3.0, help="seconds (default 3)")
+    p.add_argument("--countdown", type=number(float, 0), default=3.0, help="seconds (default 3)")
     p.add_argument(
         "--still-seconds",
         type=float,
         default=2.0,
         help="still neutral phase at the start (default 2)",
     )
-    p.add_argument("--max-seconds", type=float, default=20.0, help="longest take (default 20)")
+    p.add_argument(
+        "--max-seconds",
+        type=number(float, 0, strict=True),
+        default=20.0,
+        help="longest take (default 20)",
+    )
     p.add_argument(
         "--auto",
         type=float,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rom_measure._options import number
 from rom_measure.errors import InputError
 
 __all__ = ["check_bind", "cmd_serve", "register"]
@@ -95,7 +96,7 @@ def register(sub: argparse._SubParsersAction, live_hooks: Callable[[], Any] | No
     p.add_argument("--data-dir", type=Path, help="where clips and results live "
                    "(default: the user data folder)")  # fmt: skip
     p.add_argument("--database", help="SQLAlchemy URL (default: SQLite in the data folder)")
-    p.add_argument("--workers", type=int, default=1, help="analysis processes")
+    p.add_argument("--workers", type=number(int, 1), default=1, help="analysis processes")
     p.add_argument("--model", help="pose landmarker .task file")
     p.add_argument("--no-browser", action="store_true", help="do not open the browser")
     p.add_argument(
