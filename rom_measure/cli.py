@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -63,27 +64,67 @@ def _is_result(path: Path) -> bool:
     return path.suffix == ".json" or (path.is_dir() and (path / "results.json").is_file())
 
 
+def _check_compare_input(label: str, target: Path, args: argparse.Namespace) -> None:
+    """A clear error for a missing pre/post input before anything runs."""
+    if not target.exists():
+        raise InputError(f"{label} not found: {target}")
+    if target.is_dir() and not (target / "results.json").is_file():
+        raise InputError(f"{label} folder {target} holds no results.json")
+    if not _is_result(target):
+        if not (args.movement and args.side):
+            raise InputError("--movement and --side are needed to analyse videos")
+        from rom_measure.media.sources import VideoFileSource
+
+        VideoFileSource(target).close()  # an unreadable clip fails before any analysis
+
+
+def _same_clip(pre: Path, post: Path) -> bool:
+    from rom_measure._fileio import sha256_file
+
+    def file(path: Path) -> Path:
+        return (path / "results.json" if path.is_dir() else path).resolve()
+
+    if file(pre) == file(post):
+        return True
+    if _is_result(pre) or _is_result(post):
+        return False  # compared by the clips' SHA-256 in the results, once read
+    return sha256_file(pre) == sha256_file(post)
+
+
+def _refuse_same_clip(pre: dict, post: dict) -> None:
+    digests = [(r.get("source") or {}).get("sha256") for r in (pre, post)]
+    if digests[0] and digests[0] == digests[1]:
+        raise InputError("pre and post are the same clip (same SHA-256): compare a clip "
+                         "filmed before treatment with one filmed after it")  # fmt: skip
+
+
 def _result_for(
-    label: str, target: Path, args: argparse.Namespace, out: Path | None
-) -> dict[str, object]:
-    """A results dict for ``target``: read it, or analyse the video into the visit folder."""
+    label: str, target: Path, args: argparse.Namespace, out: Path | None,
+    stack: contextlib.ExitStack, staged: list,
+) -> dict[str, object]:  # fmt: skip
+    """A results dict for ``target``: read it, or analyse the video into the visit folder
+    (staged there: ``staged`` collects the analyses to swap in once both are done)."""
     from rom_measure.visit.compare import load_result, visit_clip_dir
-    from rom_measure.visit.outputs import analyze_to_folder
+    from rom_measure.visit.outputs import staged_analysis
 
     if _is_result(target):
         return load_result(target)
-    if not (args.movement and args.side):
-        raise InputError("--movement and --side are needed to analyse videos")
-    folder = visit_clip_dir(out, label, args.movement, args.side) if out else None
-    if folder is None:
+    if out is None:
         from rom_measure.media.pipeline import analyze_video
 
         return analyze_video(target, args.movement, args.side, args.model,
                              args.settings.analysis).to_dict()  # fmt: skip
-    result, _ = analyze_to_folder(args.movement, args.side, folder, video=target,
-                                  model=args.model, settings=args.settings.analysis,
-                                  annotate=args.annotate)  # fmt: skip
-    return result.to_dict()
+    folder = visit_clip_dir(out, label, args.movement, args.side)
+    analysis = stack.enter_context(staged_analysis(
+        args.movement, args.side, folder, video=target, model=args.model,
+        settings=args.settings.analysis, annotate=args.annotate))  # fmt: skip
+    staged.append(analysis)
+    return analysis.result.to_dict()
+
+
+def _holds_visit(folder: Path) -> bool:
+    return any((folder / label).is_dir() and any((folder / label).glob("*/results.json"))
+               for label in ("pre", "post"))  # fmt: skip
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -91,21 +132,36 @@ def cmd_compare(args: argparse.Namespace) -> int:
         compare_results,
         comparison_to_dict,
         update_visit_comparisons,
+        write_comparisons,
     )
     from rom_measure.visit.outputs import prepare_output_dir
 
+    for label, target in (("pre", args.pre), ("post", args.post)):
+        _check_compare_input(label, target, args)
+    if _same_clip(args.pre, args.post):
+        raise InputError(f"pre and post are the same clip ({args.post}): compare a clip filmed "
+                         "before treatment with one filmed after it")  # fmt: skip
+    files_only = _is_result(args.pre) and _is_result(args.post)
     out = prepare_output_dir(args.out) if args.out else None
-    pre = _result_for("pre", args.pre, args, out)
-    post = _result_for("post", args.post, args, out)
+    if out is not None and files_only and _holds_visit(out):
+        raise InputError(f"{out} holds a visit's analyses (pre/, post/); write a comparison "
+                         "of result files to another folder")  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        staged: list = []
+        pre = _result_for("pre", args.pre, args, out, stack, staged)
+        post = _result_for("post", args.post, args, out, stack, staged)
+        _refuse_same_clip(pre, post)
+        for analysis in staged:  # both sealed first: the swaps follow each other at once
+            analysis.seal()
+        for analysis in staged:
+            analysis.commit()
     comparison = compare_results(pre, post)
     print_json(comparison_to_dict(comparison)) if args.json else print_comparison(comparison)
     if out is not None:
-        if not (_is_result(args.pre) and _is_result(args.post)):
-            update_visit_comparisons(out)
-        else:
-            from rom_measure.visit.compare import write_comparisons
-
+        if files_only:
             write_comparisons([comparison], out)
+        else:
+            update_visit_comparisons(out)
         print(f"\nwritten to {out}/: comparison.json, comparison.csv",
               file=sys.stderr if args.json else sys.stdout)  # fmt: skip
     return 0

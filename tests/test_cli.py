@@ -181,3 +181,55 @@ def test_json_output_for_analyze_and_compare(capsys, tmp_path: Path) -> None:
     assert comparison["change_deg"] == pytest.approx(20.0, abs=2.0)
     code, out, _ = run(capsys, "compare", str(tmp_path / "pre"), str(tmp_path / "post"))
     assert "MDC95" in out and not out.lstrip().startswith("{")
+
+
+def _landmark_result(capsys, folder: Path, peak: float) -> Path:
+    from .stick_figure import ideal_camera, movement_clip
+
+    series, _ = movement_clip("hip-flexion", "left", peak, ideal_camera("hip-flexion", "left"))
+    save_landmarks(series, folder.with_suffix(".npz"))
+    code, _, _ = run(capsys, "analyze", "--landmarks", str(folder.with_suffix(".npz")),
+                     "-m", "hip-flexion", "-s", "left", "-o", str(folder))  # fmt: skip
+    assert code == 0
+    return folder
+
+
+def test_compare_names_a_missing_input_and_refuses_the_same_one_twice(capsys, tmp_path) -> None:
+    pre = _landmark_result(capsys, tmp_path / "pre", 40.0)
+    code, _, err = run(capsys, "compare", str(pre), str(tmp_path / "nowhere"))
+    assert_one_line_error(code, err, "post not found: .*nowhere")
+    (tmp_path / "empty").mkdir()
+    code, _, err = run(capsys, "compare", str(tmp_path / "empty"), str(pre))
+    assert_one_line_error(code, err, "pre folder .*empty holds no results.json")
+    code, _, err = run(capsys, "compare", str(pre), str(pre / "results.json"))
+    assert_one_line_error(code, err, "pre and post are the same clip")
+
+
+def test_result_files_are_not_compared_into_a_visit_folder(capsys, tmp_path) -> None:
+    pre = _landmark_result(capsys, tmp_path / "pre", 40.0)
+    post = _landmark_result(capsys, tmp_path / "post", 60.0)
+    visit = tmp_path / "visit"
+    (visit / "pre" / "hip-flexion_left").mkdir(parents=True)
+    (visit / "pre" / "hip-flexion_left" / "results.json").write_text("{}")
+    code, _, err = run(capsys, "compare", str(pre), str(post), "-o", str(visit))
+    assert_one_line_error(code, err, "holds a visit's analyses")
+    assert not (visit / "comparison.json").exists()
+    code, _, _ = run(capsys, "compare", str(pre), str(post), "-o", str(tmp_path / "elsewhere"))
+    assert code == 0 and (tmp_path / "elsewhere" / "comparison.json").is_file()
+
+
+def test_a_bad_post_clip_leaves_the_visit_pair_as_it_was(
+    capsys, tmp_path: Path, test_videos: dict[str, Path]
+) -> None:
+    visit = tmp_path / "visit"
+    args = ["-m", "hip-flexion", "-s", "left", "-o", str(visit), "--no-annotate"]
+    run(capsys, "compare", str(test_videos["plain"]), str(test_videos["vfr"]), *args)
+    pre_file = visit / "pre" / "hip-flexion_left" / "results.json"
+    before = json.loads(pre_file.read_text())["run"]["id"]
+    for bad in ("not_video", "truncated"):
+        code, _, err = run(capsys, "compare", str(test_videos["vfr"]), str(test_videos[bad]),
+                           *args)  # fmt: skip
+        assert code != 0 and "Traceback" not in err
+        assert json.loads(pre_file.read_text())["run"]["id"] == before  # pre not replaced
+    leftovers = [p for p in visit.rglob(".rom-measure-run-*")]
+    assert not leftovers

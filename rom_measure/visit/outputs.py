@@ -16,6 +16,7 @@ import errno
 import io
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,10 @@ from rom_measure.visit.mot import MOT_NAME, write_mot
 
 __all__ = [
     "OUTPUT_NAMES",
+    "StagedAnalysis",
     "analyze_to_folder",
     "prepare_output_dir",
+    "staged_analysis",
     "write_angles_csv",
     "write_outputs",
     "write_plot",
@@ -88,15 +91,6 @@ def _output_run(out_dir: Path) -> Iterator[OutputRun]:
         raise OutputError(f"cannot write the outputs to {out_dir}: {_why(error)}") from error
     finally:
         run.discard()  # nothing left once committed
-
-
-def _commit(run: OutputRun, result: Result) -> dict[str, Path]:
-    """Write results.json with the run id and every file's SHA-256, then swap the set in."""
-    files = {name: sha256_file(run.stage / name) for name in OUTPUT_NAMES
-             if name != _MARKER and (run.stage / name).is_file()}  # fmt: skip
-    data: dict[str, Any] = {**result.to_dict(), "run": {"id": run.run_id, "files": files}}
-    atomic_write_json(run.stage / _MARKER, data)
-    return run.commit()
 
 
 def write_angles_csv(result: Result, path: Path) -> None:
@@ -166,7 +160,9 @@ def write_outputs(result: Result, out_dir: Path) -> dict[str, Path]:
     out_dir = prepare_output_dir(out_dir)
     with _output_run(out_dir) as run:
         _write_files(result, run.stage)
-        return _by_kind(_commit(run, result))
+        staged = StagedAnalysis(result, run)
+        staged.seal()
+        return staged.commit()
 
 
 def analyze_to_folder(
@@ -186,6 +182,50 @@ def analyze_to_folder(
     ``on_frame`` is passed to :func:`video_landmarks` (e.g. for progress). The
     annotated video is drawn and encoded while the pose model runs (one decode).
     """
+    with staged_analysis(movement, side, out_dir, video, landmarks, model, settings, annotate,
+                         on_frame) as staged:  # fmt: skip
+        staged.seal()
+        return staged.result, staged.commit()
+
+
+@dataclass
+class StagedAnalysis:
+    """One analysis written in its staging folder, not yet swapped into the output folder.
+
+    :meth:`seal` writes ``results.json`` (the run id and every file's SHA-256);
+    :meth:`commit` swaps the set in. Sealing several before committing any keeps the
+    moment when some are in and others not as short as a few renames (a visit's pre
+    and post clips, :func:`staged_analysis`).
+    """
+
+    result: Result
+    run: OutputRun
+
+    def seal(self) -> None:
+        files = {name: sha256_file(self.run.stage / name) for name in OUTPUT_NAMES
+                 if name != _MARKER and (self.run.stage / name).is_file()}  # fmt: skip
+        data = {**self.result.to_dict(), "run": {"id": self.run.run_id, "files": files}}
+        atomic_write_json(self.run.stage / _MARKER, data)
+
+    def commit(self) -> dict[str, Path]:
+        return _by_kind(self.run.commit())
+
+
+@contextlib.contextmanager
+def staged_analysis(
+    movement: str,
+    side: str,
+    out_dir: Path,
+    video: Path | None = None,
+    landmarks: Path | None = None,
+    model: str | Path | None = None,
+    settings: AnalysisSettings | None = None,
+    annotate: bool = True,
+    on_frame: Callable[..., None] | None = None,
+) -> Iterator[StagedAnalysis]:
+    """As :func:`analyze_to_folder`, but the outputs are swapped in only if the caller
+    seals and commits them inside the ``with`` block; otherwise they are discarded and
+    the folder keeps its previous run."""
     from rom_measure.measure.movements import check_side, get_movement
     from rom_measure.media.annotate import AnnotatedVideoWriter, write_annotated_video
 
@@ -211,7 +251,7 @@ def analyze_to_folder(
                 writer.abort()
         if annotate and video is not None and not in_pass:  # saved landmarks: decode again
             write_annotated_video(result, Path(video), target)
-        return result, _by_kind(_commit(run, result))
+        yield StagedAnalysis(result, run)
 
 
 def _warm_plot_imports() -> None:

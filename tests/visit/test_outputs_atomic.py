@@ -230,3 +230,29 @@ def test_the_review_video_step_keeps_it_at_most_30_fps(fps: float, step: int) ->
 
     assert video_step(fps) == step
     assert fps / step <= MAX_VIDEO_FPS * 1.01
+
+
+def test_a_staged_analysis_not_committed_leaves_the_previous_run(tmp_path: Path) -> None:
+    from rom_measure.media.landmark_file import save_landmarks
+    from rom_measure.visit.outputs import staged_analysis
+
+    saved = tmp_path / "clip.npz"
+    for angle in (40.0, 60.0):
+        series, _ = movement_clip("hip-flexion", "left", angle, ideal_camera("hip-flexion", "left"))
+        save_landmarks(series, saved)
+        if angle == 40.0:
+            first, _ = analyze_to_folder("hip-flexion", "left", tmp_path / "out", landmarks=saved)
+            kept = (tmp_path / "out" / "results.json").read_bytes()
+            continue
+        staged = staged_analysis("hip-flexion", "left", tmp_path / "out", landmarks=saved)
+        with contextlib.suppress(KeyboardInterrupt), staged as run:
+            assert abs(run.result.rom_deg - first.rom_deg) > 10  # a different result ...
+            run.seal()
+            raise KeyboardInterrupt  # ... interrupted before its commit
+    assert (tmp_path / "out" / "results.json").read_bytes() == kept
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(STAGE_PREFIX)]
+    with staged_analysis("hip-flexion", "left", tmp_path / "out", landmarks=saved) as run:
+        run.seal()
+        run.commit()
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["rom_deg"] == \
+        pytest.approx(run.result.rom_deg, abs=0.01)  # fmt: skip
