@@ -16,6 +16,7 @@ This module words the verdicts and assembles the page; the visit folder is read 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import re
 from pathlib import Path
@@ -23,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from rom_measure._fileio import atomic_write_text
+from rom_measure._fileio import OutputRun, atomic_write_text
 from rom_measure._version import __version__
-from rom_measure.errors import InputError
+from rom_measure.errors import InputError, OutputError
 from rom_measure.measure.movements import Movement, get_movement
 from rom_measure.visit.compare import (
     MAX_DISTANCE_RATIO,
@@ -41,6 +42,7 @@ from rom_measure.visit.keyframes import (
     clip_key_frames,
     clip_video_link,
 )
+from rom_measure.visit.outputs import prepare_output_dir
 from rom_measure.visit.visit_model import (
     LABELS,
     VERDICTS,
@@ -322,12 +324,32 @@ def write_report(
         raise InputError(f"{visit_dir} holds no analyses (expected pre/<movement>_<side>/ "
                          "and post/<movement>_<side>/ folders with results.json)")  # fmt: skip
     info = merged_visit_info(visit_dir, visit_info)
-    save_visit_info(visit_dir, info)
     comparisons = [e.comparison for e in entries if e.comparison is not None]
-    if comparisons:
-        write_comparisons(comparisons, visit_dir, info)
     html = render_report(visit_dir, info, blur_faces)
+    _write_report_set(prepare_output_dir(visit_dir), info, comparisons, html)
     target = visit_dir / REPORT_FILE
-    atomic_write_text(target, html)
     log.info("report written to %s", target)
     return target
+
+
+#: The files a report writes as one set (the visit's analyses are not among them).
+REPORT_SET = (VISIT_INFO_FILE, "comparison.json", "comparison.csv", REPORT_FILE)
+
+
+def _write_report_set(visit_dir: Path, info: dict, comparisons: list, html: str) -> None:
+    """visit.json, comparison.json/.csv and report.html, swapped in together (a failed
+    write leaves the previous set whole)."""
+    try:
+        run = OutputRun(visit_dir, REPORT_SET, REPORT_FILE)
+        try:
+            save_visit_info(run.stage, info)
+            if comparisons:
+                write_comparisons(comparisons, run.stage, info)
+            atomic_write_text(run.stage / REPORT_FILE, html)
+            run.commit()
+        finally:
+            run.discard()
+    except OSError as error:
+        why = "no space left on the device" if error.errno == errno.ENOSPC else (
+            error.strerror or str(error))  # fmt: skip
+        raise OutputError(f"cannot write the report to {visit_dir}: {why}") from error

@@ -374,3 +374,30 @@ def test_a_verdict_on_a_warning_result_is_marked_doubtful(tmp_path: Path) -> Non
     hip = _section(html, "hip-flexion-left")
     assert "Improved (doubtful)" in hip
     assert "This verdict is doubtful: after-treatment result has warnings" in hip
+
+
+def test_a_failed_report_write_leaves_the_previous_report_set(
+    stick_visit: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from rom_measure.visit import report as report_module
+
+    assert main(["report", str(stick_visit), "--patient", "P-AAA"]) == 0
+    before = {n: (stick_visit / n).read_bytes() for n in ("visit.json", "report.html")}
+    real_write = report_module.atomic_write_text
+
+    def full_disk(path: Path, text: str) -> None:
+        if Path(path).name == "report.html":  # visit.json is already staged by now
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, text)
+
+    monkeypatch.setattr(report_module, "atomic_write_text", full_disk)
+    capsys.readouterr()
+    code = main(["report", str(stick_visit), "--patient", "P-BBB"])
+    err = capsys.readouterr().err
+    assert code == 4 and "Traceback" not in err and err.count("\n") == 1
+    assert "no space left on the device" in err
+    after = {n: (stick_visit / n).read_bytes() for n in ("visit.json", "report.html")}
+    assert after == before and b"P-AAA" in after["visit.json"]
+    assert not [p for p in stick_visit.iterdir() if p.name.startswith(".rom-measure-run-")]
