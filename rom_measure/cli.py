@@ -15,7 +15,7 @@ from rom_measure._options import number
 from rom_measure._version import __version__
 from rom_measure.config import Settings, apply_to_parsers, find_config, load_settings
 from rom_measure.console import print_comparison, print_json, print_result
-from rom_measure.errors import InputError, RomMeasureError
+from rom_measure.errors import InputError, OutputError, RomMeasureError
 
 __all__ = ["main"]
 
@@ -410,13 +410,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a full disk or closed pipe is reported here, not at exit
+        return code
     except RomMeasureError as error:
         print(f"rom-measure: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("rom-measure: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `rom-measure movements | head -1`: the reader is done
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports a command killed by it
+    except OSError as error:  # e.g. stdout on a full disk
+        _silence_stdout()
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"rom-measure: error: {error.strerror or error}{where}", file=sys.stderr)
+        return OutputError.exit_code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's flush at exit does not fail again."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -233,3 +233,25 @@ def test_a_bad_post_clip_leaves_the_visit_pair_as_it_was(
         assert json.loads(pre_file.read_text())["run"]["id"] == before  # pre not replaced
     leftovers = [p for p in visit.rglob(".rom-measure-run-*")]
     assert not leftovers
+
+
+def _cli() -> str:
+    return str(Path(sys.executable).with_name("rom-measure"))
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_stdout_is_a_one_line_error() -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([_cli(), "movements"], stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 4 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == ["rom-measure: error: No space left on device"]
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
+    command = subprocess.Popen([_cli(), "movements"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)  # fmt: skip
+    command.stdout.close()  # the reader is gone before the command writes (its imports)
+    err = command.stderr.read()
+    command.wait(timeout=60)
+    assert command.returncode == 141 and b"Traceback" not in err and not err.strip()
