@@ -432,22 +432,54 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+#: Columns a validation_cases.csv must have to be re-reported.
+_CASE_COLUMNS = ("split", "movement", "body", "camera", "off_plane_deg", "true_rom_deg",
+                 "measured_rom_deg", "error_deg", "verdict", "flags")  # fmt: skip
+
+
 def read_cases(path: Path) -> list[dict[str, Any]]:
-    """Rows of a ``validation_cases.csv`` back as typed dictionaries (to re-report)."""
+    """Rows of a ``validation_cases.csv`` back as typed dictionaries (to re-report).
+
+    A file that is missing, not a cases CSV, or holds no case of a known split is a
+    one-line :class:`InputError` naming the file (and the line).
+    """
+    from rom_measure.errors import InputError
+
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in _CASE_COLUMNS if c not in (reader.fieldnames or ())]
+            if missing:
+                raise InputError(f"{path} is not a validation_cases.csv (no column "
+                                 f"{', '.join(missing)})")  # fmt: skip
+            rows = [_typed_case(raw, path, reader.line_num) for raw in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        why = getattr(error, "strerror", None) or str(error)
+        raise InputError(f"cannot read {path}: {why}") from error
+    unknown = sorted({r["split"] for r in rows} - set(SPLITS))
+    if unknown:
+        raise InputError(f"{path}: unknown split {unknown[0]!r} (known: {', '.join(SPLITS)})")
+    if not rows:
+        raise InputError(f"{path} holds no cases")
+    return rows
+
+
+def _typed_case(raw: dict[str, Any], path: Path, line: int) -> dict[str, Any]:
+    from rom_measure.errors import InputError
+
     numbers = ("peak_deg", "off_plane_deg", "true_rom_deg", "measured_rom_deg", "error_deg",
                "uncertainty_deg", "off_plane_estimate_deg")  # fmt: skip
-    rows = []
-    with open(path, encoding="utf-8", newline="") as handle:
-        for raw in csv.DictReader(handle):
-            row: dict[str, Any] = dict(raw)
-            for key in numbers:
-                if key in row:
-                    row[key] = float(row[key]) if row[key] not in ("", None) else None
-            row["repetitions"] = int(row.get("repetitions") or 1)
-            row["bystander"] = row.get("bystander") == "True"
-            row["posture"] = row.get("posture") or "standing"
-            rows.append(row)
-    return rows
+    row: dict[str, Any] = dict(raw)
+    try:
+        for key in numbers:
+            if key in row:
+                row[key] = float(row[key]) if row[key] not in ("", None) else None
+        row["repetitions"] = int(row.get("repetitions") or 1)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{path}, line {line}: {error}") from None
+    row["bystander"] = row.get("bystander") == "True"
+    row["posture"] = row.get("posture") or "standing"
+    return row
 
 
 def write_validation(rows: list[dict[str, Any]], out_dir: Path) -> dict[str, Path]:

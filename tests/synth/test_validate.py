@@ -281,3 +281,31 @@ def test_the_report_shows_a_movement_with_too_few_sound_results_as_no_gain() -> 
     assert any(line.startswith("| ankle-lunge | 2 | too few: 1.0 |") for line in lines)
     assert any(line.startswith("| hip-flexion | 5 | 1.250 |") and "| yes |" in line
                for line in lines)  # fmt: skip
+
+
+def test_re_reporting_a_file_that_is_not_a_cases_csv_is_a_clear_error(tmp_path) -> None:
+    from rom_measure.errors import InputError
+    from rom_measure.synth.validate import read_cases, write_validation
+
+    good = write_validation(_rows("held-out", "hip-flexion", 1.0), tmp_path / "run")["cases"]
+    assert len(read_cases(good)) == 5
+    header, first, *_ = good.read_text().splitlines()
+    cases = {
+        "missing.csv": None,
+        "other.csv": "a,b\n1,2\n",
+        "empty.csv": header + "\n",
+        "number.csv": f"{header}\n{first.replace(',20.0,', ',abc,', 1)}\n",
+        "split.csv": f"{header}\n{first.replace('held-out', 'testing', 1)}\n",
+        "binary.csv": b"\xff\xfe\x00",
+    }
+    expected = {"missing.csv": "cannot read", "other.csv": "not a validation_cases.csv",
+                "empty.csv": "holds no cases", "number.csv": "line 2: could not convert",
+                "split.csv": "unknown split 'testing'", "binary.csv": "cannot read"}  # fmt: skip
+    for name, content in cases.items():
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        elif content is not None:
+            path.write_text(content)
+        with pytest.raises(InputError, match=expected[name]):
+            read_cases(path)
