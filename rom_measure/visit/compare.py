@@ -102,7 +102,49 @@ def load_result(path: str | Path) -> dict[str, Any]:
     missing = [k for k in ("movement", "side", "quality", "repetitions") if k not in data]
     if missing:
         raise InputError(f"{path} lacks {', '.join(missing)}: not a complete results.json")
+    problem = _damage(data)
+    if problem:
+        raise InputError(f"{path} is damaged or edited: {problem}")
     return data
+
+
+#: Largest |angle| a results file may hold (deg): beyond it the file was not written so.
+_MOST_DEG = 360.0
+
+
+def _angle_ok(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool)
+                             and math.isfinite(value) and abs(value) <= _MOST_DEG)  # fmt: skip
+
+
+def _damage(data: dict[str, Any]) -> str | None:
+    """What in a results dict could not have been written by ``analyze`` (None: nothing)."""
+    from rom_measure.measure.analysis import SCHEMA_VERSION
+
+    version = str(data.get("schema_version", ""))
+    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        return f"results schema version {version or 'missing'}; this tool reads {SCHEMA_VERSION}"
+    quality = data["quality"]
+    if not isinstance(quality, dict) or quality.get("verdict") not in ("ok", "warning",
+                                                                      "rejected"):  # fmt: skip
+        return "quality has no verdict (ok, warning or rejected)"
+    if not isinstance(quality.get("reasons", []), list):
+        return "quality reasons are not a list"
+    reps = data["repetitions"]
+    if not isinstance(reps, list) or not all(isinstance(r, dict) and "rom_deg" in r for r in reps):
+        return "repetitions are not a list of repetitions with rom_deg"
+    if not all(_angle_ok(r["rom_deg"]) for r in reps):
+        return f"a repetition's rom_deg is not an angle of at most {_MOST_DEG:.0f} deg"
+    for key in ("rom_deg", "neutral_deg", "peak_deg", "uncertainty_deg"):
+        if not _angle_ok(data.get(key)):
+            return f"{key} is not an angle of at most {_MOST_DEG:.0f} deg"
+    for key, kind in (("view", dict), ("processing", list), ("uncertainty_components_deg", dict)):
+        if key in data and not isinstance(data[key], kind):
+            return f"{key} is not a {'table' if kind is dict else 'list'}"
+    if not all(isinstance(p, dict) and isinstance(p.get("params", {}), dict)
+               for p in data.get("processing", [])):  # fmt: skip
+        return "processing holds an entry that is not a table with params"
+    return None
 
 
 def _reps(result: dict[str, Any]) -> np.ndarray:

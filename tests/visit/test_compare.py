@@ -152,3 +152,28 @@ def test_not_comparable_pairs_are_not_marked_doubtful() -> None:
     c = compare_results(pre, post)
     assert c.verdict == "not comparable"
     assert not c.doubtful and c.verdict_text == "not comparable"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"schema_version": "2.0"}, "schema version 2.0"),
+        ({"quality": "bad"}, "quality has no verdict"),
+        ({"quality": {"verdict": "great"}}, "quality has no verdict"),
+        ({"repetitions": "x"}, "repetitions are not a list"),
+        ({"repetitions": [{}]}, "repetitions are not a list"),
+        ({"repetitions": [{"rom_deg": "x"}]}, "rom_deg is not an angle"),
+        ({"repetitions": [{"rom_deg": 1e6}]}, "rom_deg is not an angle"),
+        ({"rom_deg": float("nan")}, "rom_deg is not an angle"),
+        ({"view": None}, "view is not a table"),
+        ({"processing": [{"step": "calibration", "params": 1.2}]}, "processing holds"),
+    ],
+)  # fmt: skip
+def test_an_edited_or_damaged_results_file_is_refused(tmp_path: Path, edit, message) -> None:
+    sound = result("hip-flexion", 60.0)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(sound))
+    assert load_result(path)["rom_deg"] == sound["rom_deg"]  # as written, it reads
+    path.write_text(json.dumps({**sound, **edit}))
+    with pytest.raises(InputError, match=f"damaged or edited: .*{message}"):
+        load_result(path)
