@@ -165,7 +165,8 @@ def _view_signal(series: LandmarkSeries | None, movement: Movement, side: str) -
         return Signal("camera angle", "red", "no body found")
     view = estimate_view(series, movement)
     want = "side-on" if movement.view == "side" else "facing the camera"
-    if movement.view == "side" and movement.region != "neck" and view.near_side != side:
+    if (movement.view == "side" and movement.region != "neck" and view.near_side is not None
+            and view.near_side != side):  # fmt: skip
         return Signal("camera angle", "red", f"turn your {side} side to the camera")
     if movement.view == "front" and view.facing == "back":
         return Signal("camera angle", "red", "face the camera")

@@ -96,7 +96,7 @@ class ViewEstimate:
     """How the camera saw the subject."""
 
     off_plane_deg: float  # camera axis vs the ideal for the movement's view
-    facing: str  # side views: "image-left"/"image-right"; front views: "front"/"back"
+    facing: str  # side: "image-left"/"image-right"; front: "front"/"back"; or "unknown"
     near_side: str | None  # side views: the side of the body toward the camera
     subject_height_frac: float = math.nan  # median landmark extent / image height (distance)
 
@@ -116,6 +116,8 @@ def estimate_view(series: LandmarkSeries, movement: Movement) -> ViewEstimate:
     across the image for a front view; the angle is a median over the detected frames.
     """
     extent = _subject_height_frac(series)
+    if not series.detected.any():  # nobody was seen: no side or facing to tell
+        return ViewEstimate(math.nan, "unknown", None, extent)
     ml = _mediolateral(series)
     norm = np.linalg.norm(ml, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -265,7 +267,8 @@ def check_view(view: ViewEstimate, movement: Movement, side: str) -> list[Findin
                 "angles are foreshortened",
             )
         )
-    if movement.view == "side" and movement.region != "neck" and view.near_side != side:
+    if (movement.view == "side" and movement.region != "neck" and view.near_side is not None
+            and view.near_side != side):  # fmt: skip
         findings.append(
             Finding(
                 "far_side",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -140,6 +142,19 @@ def test_far_side_limb_is_flagged() -> None:
     series, _ = movement_clip("hip-flexion", "left", 60.0, ideal_camera("hip-flexion", "right"))
     result = analyze_landmarks(series, "hip-flexion", "left")
     assert "far_side" in {f.code for f in result.quality.findings}
+
+
+def test_a_clip_with_nobody_in_it_claims_no_side_and_no_facing() -> None:
+    series, _ = movement_clip("hip-flexion", "left", 60.0, ideal_camera("hip-flexion", "right"))
+    empty = dataclasses.replace(series, image=np.full_like(series.image, np.nan),
+                                visibility=np.zeros_like(series.visibility),
+                                presence=np.zeros_like(series.presence),
+                                world=np.full_like(series.world, np.nan))  # fmt: skip
+    assert not empty.detected.any()
+    result = analyze_landmarks(empty, "hip-flexion", "left")
+    assert result.quality.verdict == "rejected"
+    assert result.view.facing == "unknown" and result.view.near_side is None
+    assert "far_side" not in {f.code for f in result.quality.findings}
 
 
 def test_no_movement_is_rejected() -> None:
