@@ -255,3 +255,12 @@ def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
     err = command.stderr.read()
     command.wait(timeout=60)
     assert command.returncode == 141 and b"Traceback" not in err and not err.strip()
+
+
+def test_models_checks_the_model_it_is_given(capsys, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.task"
+    junk.write_text("not a model\n")
+    code, _, err = run(capsys, "models", "--model", str(junk))
+    assert_one_line_error(code, err, "junk.task is not a MediaPipe .task bundle")
+    code, _, err = run(capsys, "models", "--model", str(tmp_path / "missing.task"))
+    assert_one_line_error(code, err, "model file not found")
