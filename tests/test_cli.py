@@ -264,3 +264,12 @@ def test_models_checks_the_model_it_is_given(capsys, tmp_path: Path) -> None:
     assert_one_line_error(code, err, "junk.task is not a MediaPipe .task bundle")
     code, _, err = run(capsys, "models", "--model", str(tmp_path / "missing.task"))
     assert_one_line_error(code, err, "model file not found")
+
+
+def test_an_undecodable_file_gives_the_one_line_error_alone(test_videos) -> None:
+    for name in ("not_video", "empty"):
+        argv = [_cli(), "analyze", str(test_videos[name]), "-m", "hip-flexion", "-s", "left"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1, done.stderr  # no FFmpeg/OpenCV lines
+        assert lines[0].startswith("rom-measure: error: cannot read")
