@@ -100,8 +100,9 @@ def _plain(text: str) -> str:
 def _plain_comparison(text: str) -> str:
     """A comparison reason with before/after instead of pre/post."""
     text = text.replace("pre and post clip", "before- and after-treatment clips")
-    text = re.sub(r"\bpre\b", "before-treatment", text)
-    return _plain(re.sub(r"\bpost\b", "after-treatment", text))
+    word = r"(?<![\w/\\.-]){}(?![\w/\\-]|\.\w)"  # the word, not a part of a file path
+    text = re.sub(word.format("pre"), "before-treatment", text)
+    return _plain(re.sub(word.format("post"), "after-treatment", text))
 
 
 def _side_label(movement: Movement, side: str) -> str:

@@ -401,3 +401,15 @@ def test_a_failed_report_write_leaves_the_previous_report_set(
     after = {n: (stick_visit / n).read_bytes() for n in ("visit.json", "report.html")}
     assert after == before and b"P-AAA" in after["visit.json"]
     assert not [p for p in stick_visit.iterdir() if p.name.startswith(".rom-measure-run-")]
+
+
+def test_before_and_after_replace_pre_and_post_but_not_inside_paths() -> None:
+    from rom_measure.visit.report import _plain_comparison
+
+    assert (
+        _plain_comparison("the post clip has warnings") == "The after-treatment clip has warnings"
+    )
+    assert _plain_comparison("angles differ (pre 3°, post 9°).") == \
+        "Angles differ (before-treatment 3°, after-treatment 9°)."  # fmt: skip
+    path = "cannot read visit/post/hip-flexion_left/results.json or pre.json"
+    assert _plain_comparison(path) == "C" + path[1:]
