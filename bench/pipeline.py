@@ -111,7 +111,8 @@ def stages(clip: str, movement: str, side: str, out: str) -> dict[str, float]:
     timed(pipeline, "analyze_landmarks", "analysis")
     timed(pipeline, "second_looks", "mirrored re-runs (lost limb, mirror average)")
     timed(outputs, "_write_files", "outputs")
-    timed(outputs, "_commit", "outputs")
+    timed(outputs.StagedAnalysis, "seal", "outputs")
+    timed(outputs.StagedAnalysis, "commit", "outputs")
     timed(annotate.AnnotatedVideoWriter, "finish", "annotation tail (card, close)")
     start = time.perf_counter()
     try:
