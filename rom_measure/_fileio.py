@@ -100,6 +100,7 @@ class OutputRun:
     run_id: str = field(default_factory=lambda: f"{time.strftime('%Y%m%dT%H%M%S')}-"
                                                 f"{secrets.token_hex(4)}")  # fmt: skip
     stage: Path = field(init=False)
+    _made: list[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.stage = self.folder / f"{STAGE_PREFIX}{self.run_id}"
@@ -108,7 +109,7 @@ class OutputRun:
 
     def commit(self) -> dict[str, Path]:
         """Swap the staged files in; return the final paths by file name."""
-        made = self.mark_commit()
+        made = self._made if self._made is not None else self.mark_commit()
         _finish_swap(self.folder, self.stage, self.names, made, self.last)
         return {name: self.folder / name for name in made}
 
@@ -120,9 +121,22 @@ class OutputRun:
             json.dump(intent, handle)
             handle.flush()
             os.fsync(handle.fileno())
+        self._made = made
         return made
 
+    def unmark(self) -> None:
+        """Take back :meth:`mark_commit` before any file moved (the swap is not begun)."""
+        with contextlib.suppress(FileNotFoundError):
+            (self.stage / _COMMIT_MARK).unlink()
+        self._made = None
+
     def discard(self) -> None:
+        """Remove the stage, unless its swap has begun: then complete it (or leave it to
+        :func:`recover_folder`) rather than leave the folder half swapped."""
+        if self._made is not None and self.stage.is_dir():
+            with contextlib.suppress(OSError):
+                _finish_swap(self.folder, self.stage, self.names, self._made, self.last)
+            return
         shutil.rmtree(self.stage, ignore_errors=True)
 
 

@@ -123,6 +123,24 @@ def _result_for(
     return analysis.result.to_dict()
 
 
+def _swap_in_together(staged: list) -> None:
+    """Seal, then mark, then commit every staged analysis: a failure before the last mark
+    takes the marks back, so the visit keeps its earlier pair whole."""
+    for analysis in staged:
+        analysis.seal()
+    marked = []
+    try:
+        for analysis in staged:
+            analysis.mark()
+            marked.append(analysis)
+    except BaseException:
+        for analysis in marked:
+            analysis.unmark()
+        raise
+    for analysis in staged:
+        analysis.commit()
+
+
 def _holds_visit(folder: Path) -> bool:
     return any((folder / label).is_dir() and any((folder / label).glob("*/results.json"))
                for label in ("pre", "post"))  # fmt: skip
@@ -152,10 +170,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         pre = _result_for("pre", args.pre, args, out, stack, staged)
         post = _result_for("post", args.post, args, out, stack, staged)
         _refuse_same_clip(pre, post)
-        for analysis in staged:  # both sealed first: the swaps follow each other at once
-            analysis.seal()
-        for analysis in staged:
-            analysis.commit()
+        _swap_in_together(staged)
     comparison = compare_results(pre, post)
     print_json(comparison_to_dict(comparison)) if args.json else print_comparison(comparison)
     if out is not None:

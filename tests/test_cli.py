@@ -273,3 +273,34 @@ def test_an_undecodable_file_gives_the_one_line_error_alone(test_videos) -> None
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 2 and len(lines) == 1, done.stderr  # no FFmpeg/OpenCV lines
         assert lines[0].startswith("rom-measure: error: cannot read")
+
+
+def test_a_failed_swap_of_the_post_clip_keeps_the_whole_earlier_pair(
+    capsys, tmp_path: Path, test_videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from rom_measure._fileio import OutputRun
+
+    visit = tmp_path / "visit"
+    args = ["-m", "hip-flexion", "-s", "left", "-o", str(visit), "--no-annotate"]
+    run(capsys, "compare", str(test_videos["plain"]), str(test_videos["vfr"]), *args)
+    ids = {label: json.loads((visit / label / "hip-flexion_left" / "results.json").read_text())
+           ["run"]["id"] for label in ("pre", "post")}  # fmt: skip
+    real_mark, marks = OutputRun.mark_commit, []
+
+    def full_on_second(self: OutputRun) -> list[str]:
+        marks.append(self.folder)
+        if len(marks) == 2:  # pre is marked, post's mark hits a full disk
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_mark(self)
+
+    monkeypatch.setattr(OutputRun, "mark_commit", full_on_second)
+    code, _, err = run(capsys, "compare", str(test_videos["vfr"]), str(test_videos["plain"]),
+                       *args)  # fmt: skip
+    assert_one_line_error(code, err, "cannot write the outputs to .*post.*no space left")
+    assert len(marks) == 2
+    for label in ("pre", "post"):
+        saved = json.loads((visit / label / "hip-flexion_left" / "results.json").read_text())
+        assert saved["run"]["id"] == ids[label]
+    assert not list(visit.rglob(".rom-measure-run-*"))

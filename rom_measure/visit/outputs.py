@@ -192,23 +192,42 @@ def analyze_to_folder(
 class StagedAnalysis:
     """One analysis written in its staging folder, not yet swapped into the output folder.
 
-    :meth:`seal` writes ``results.json`` (the run id and every file's SHA-256);
-    :meth:`commit` swaps the set in. Sealing several before committing any keeps the
-    moment when some are in and others not as short as a few renames (a visit's pre
-    and post clips, :func:`staged_analysis`).
+    :meth:`seal` writes ``results.json`` (the run id and every file's SHA-256),
+    :meth:`mark` records that the swap begins (from then on it is completed, not
+    undone, even by the next run if this one dies), :meth:`commit` swaps the set in.
+    Sealing and marking several before committing any keeps a visit's pre and post
+    clips together (cmd_compare). A failed write is an :class:`OutputError` naming
+    this analysis' folder.
     """
 
     result: Result
     run: OutputRun
 
     def seal(self) -> None:
-        files = {name: sha256_file(self.run.stage / name) for name in OUTPUT_NAMES
-                 if name != _MARKER and (self.run.stage / name).is_file()}  # fmt: skip
-        data = {**self.result.to_dict(), "run": {"id": self.run.run_id, "files": files}}
-        atomic_write_json(self.run.stage / _MARKER, data)
+        with self._writing():
+            files = {name: sha256_file(self.run.stage / name) for name in OUTPUT_NAMES
+                     if name != _MARKER and (self.run.stage / name).is_file()}  # fmt: skip
+            data = {**self.result.to_dict(), "run": {"id": self.run.run_id, "files": files}}
+            atomic_write_json(self.run.stage / _MARKER, data)
+
+    def mark(self) -> None:
+        with self._writing():
+            self.run.mark_commit()
+
+    def unmark(self) -> None:
+        self.run.unmark()
 
     def commit(self) -> dict[str, Path]:
-        return _by_kind(self.run.commit())
+        with self._writing():
+            return _by_kind(self.run.commit())
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as error:
+            raise OutputError(f"cannot write the outputs to {self.run.folder}: "
+                              f"{_why(error)}") from error  # fmt: skip
 
 
 @contextlib.contextmanager
