@@ -429,12 +429,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
-    if not args.verbose:  # OpenCV's and FFmpeg's own lines would come before the one-line error
-        os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
-        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    quiet = {} if args.verbose else _QUIET_LIBRARIES  # the user's own values are kept
+    saved = {name: os.environ.get(name) for name in quiet}
+    os.environ.update({k: v for k, v in quiet.items() if saved[k] is None})
+    real_stdout = sys.stdout
+    watched = sys.stdout = _Watched(real_stdout) if real_stdout is not None else None
+    try:
+        return _run(args, watched)
+    finally:
+        sys.stdout = real_stdout
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+
+
+#: OpenCV's and FFmpeg's own log lines would come before the one-line error.
+_QUIET_LIBRARIES = {"OPENCV_LOG_LEVEL": "ERROR", "OPENCV_FFMPEG_LOGLEVEL": "-8"}
+
+
+class _Watched:
+    """stdout, noting whether writing to it failed (to tell its errors from others)."""
+
+    def __init__(self, stream: object) -> None:
+        self.stream, self.failed = stream, False
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)  # type: ignore[attr-defined]
+        except OSError:
+            self.failed = True
+            raise
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()  # type: ignore[attr-defined]
+        except OSError:
+            self.failed = True
+            raise
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.stream, name)
+
+
+def _run(args: argparse.Namespace, stdout: _Watched | None) -> int:
     try:
         code = int(args.func(args) or 0)
-        sys.stdout.flush()  # a full disk or closed pipe is reported here, not at exit
+        if stdout is not None:
+            stdout.flush()  # a full disk or closed pipe is reported here, not at exit
         return code
     except RomMeasureError as error:
         print(f"rom-measure: error: {error}", file=sys.stderr)
@@ -442,13 +483,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rom-measure: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # e.g. `rom-measure movements | head -1`: the reader is done
+    except OSError as error:
+        if stdout is None or not stdout.failed:
+            raise  # not stdout's: a defect, shown in full
         _silence_stdout()
-        return 141  # 128 + SIGPIPE, as a shell reports a command killed by it
-    except OSError as error:  # e.g. stdout on a full disk
-        _silence_stdout()
-        where = f" ({error.filename})" if error.filename else ""
-        print(f"rom-measure: error: {error.strerror or error}{where}", file=sys.stderr)
+        if isinstance(error, BrokenPipeError):  # e.g. `rom-measure movements | head -1`
+            return 141  # 128 + SIGPIPE, as a shell reports a command killed by it
+        print(f"rom-measure: error: cannot write the output: {error.strerror or error}",
+              file=sys.stderr)  # fmt: skip
         return OutputError.exit_code
 
 

@@ -245,7 +245,9 @@ def test_a_full_stdout_is_a_one_line_error() -> None:
         done = subprocess.run([_cli(), "movements"], stdout=full, stderr=subprocess.PIPE,
                               text=True, timeout=60)  # fmt: skip
     assert done.returncode == 4 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines() == ["rom-measure: error: No space left on device"]
+    assert done.stderr.strip().splitlines() == [
+        "rom-measure: error: cannot write the output: No space left on device"
+    ]
 
 
 def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
