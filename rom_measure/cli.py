@@ -281,10 +281,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         if args.body:
             print(f"body model: {body_dir()}")
         return 0
-    if args.model:  # list: the model named, checked as analyze would load it
+    if args.model:  # the model named (or set in the config file), checked as analyze loads it
         model = pose_model_path(args.model)
         print(f"pose model: {model} (sha256 {model_sha256(model)})")
-        return 0
     print(f"cache: {cache_dir()}")
     assets = cached_assets()
     if not assets:

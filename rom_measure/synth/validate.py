@@ -469,6 +469,8 @@ def _typed_case(raw: dict[str, Any], path: Path, line: int) -> dict[str, Any]:
 
     numbers = ("peak_deg", "off_plane_deg", "true_rom_deg", "measured_rom_deg", "error_deg",
                "uncertainty_deg", "off_plane_estimate_deg")  # fmt: skip
+    if None in raw or None in raw.values():
+        raise InputError(f"{path}, line {line}: not as many fields as the header has")
     row: dict[str, Any] = dict(raw)
     try:
         for key in numbers:

@@ -128,8 +128,9 @@ def _damage(data: dict[str, Any]) -> str | None:
     if not isinstance(quality, dict) or quality.get("verdict") not in ("ok", "warning",
                                                                       "rejected"):  # fmt: skip
         return "quality has no verdict (ok, warning or rejected)"
-    if not isinstance(quality.get("reasons", []), list):
-        return "quality reasons are not a list"
+    reasons = quality.get("reasons", [])
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        return "quality reasons are not a list of texts"
     reps = data["repetitions"]
     if not isinstance(reps, list) or not all(isinstance(r, dict) and "rom_deg" in r for r in reps):
         return "repetitions are not a list of repetitions with rom_deg"
@@ -144,6 +145,28 @@ def _damage(data: dict[str, Any]) -> str | None:
     if not all(isinstance(p, dict) and isinstance(p.get("params", {}), dict)
                for p in data.get("processing", [])):  # fmt: skip
         return "processing holds an entry that is not a table with params"
+    return _damaged_numbers(data)
+
+
+def _number_ok(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool)
+                             and math.isfinite(value))  # fmt: skip
+
+
+def _damaged_numbers(data: dict[str, Any]) -> str | None:
+    """The view, frame rate and uncertainty parts compare reads, checked for their kind."""
+    view = data.get("view", {})
+    for key in ("off_plane_deg", "subject_height_frac"):
+        if not _number_ok(view.get(key)):
+            return f"view {key} is not a number"
+    for key in ("facing", "near_side"):
+        if not (view.get(key) is None or isinstance(view[key], str)):
+            return f"view {key} is not a text"
+    if not _number_ok(data.get("fps")):
+        return "fps is not a number"
+    parts = data.get("uncertainty_components_deg", {})
+    if not all(_angle_ok(v) for v in parts.values()):
+        return "an uncertainty component is not an angle"
     return None
 
 

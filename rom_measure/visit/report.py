@@ -339,7 +339,8 @@ REPORT_SET = (VISIT_INFO_FILE, "comparison.json", "comparison.csv", REPORT_FILE)
 
 def _write_report_set(visit_dir: Path, info: dict, comparisons: list, html: str) -> None:
     """visit.json, comparison.json/.csv and report.html, swapped in together (a failed
-    write leaves the previous set whole)."""
+    write leaves the previous set whole). With no readable pair, comparison.json/.csv
+    are removed: they would describe pairs the report does not show."""
     try:
         run = OutputRun(visit_dir, REPORT_SET, REPORT_FILE)
         try:

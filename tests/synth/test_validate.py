@@ -297,10 +297,14 @@ def test_re_reporting_a_file_that_is_not_a_cases_csv_is_a_clear_error(tmp_path) 
         "number.csv": f"{header}\n{first.replace(',20.0,', ',abc,', 1)}\n",
         "split.csv": f"{header}\n{first.replace('held-out', 'testing', 1)}\n",
         "binary.csv": b"\xff\xfe\x00",
+        "short.csv": f"{header}\n{first.rsplit(',', 3)[0]}\n",
+        "long.csv": f"{header}\n{first},extra\n",
     }
     expected = {"missing.csv": "cannot read", "other.csv": "not a validation_cases.csv",
                 "empty.csv": "holds no cases", "number.csv": "line 2: could not convert",
-                "split.csv": "unknown split 'testing'", "binary.csv": "cannot read"}  # fmt: skip
+                "split.csv": "unknown split 'testing'", "binary.csv": "cannot read",
+                "short.csv": "line 2: not as many fields",
+                "long.csv": "line 2: not as many fields"}  # fmt: skip
     for name, content in cases.items():
         path = tmp_path / name
         if isinstance(content, bytes):

@@ -167,6 +167,10 @@ def test_not_comparable_pairs_are_not_marked_doubtful() -> None:
         ({"rom_deg": float("nan")}, "rom_deg is not an angle"),
         ({"view": None}, "view is not a table"),
         ({"processing": [{"step": "calibration", "params": 1.2}]}, "processing holds"),
+        ({"view": {"off_plane_deg": "5"}}, "view off_plane_deg is not a number"),
+        ({"fps": "30"}, "fps is not a number"),
+        ({"quality": {"verdict": "ok", "reasons": [1]}}, "reasons are not a list of texts"),
+        ({"uncertainty_components_deg": {"peak_noise_deg": "x"}}, "uncertainty component"),
     ],
 )  # fmt: skip
 def test_an_edited_or_damaged_results_file_is_refused(tmp_path: Path, edit, message) -> None:
