@@ -267,7 +267,7 @@ LUNGE_OFF_PLANE_WARN_DEG = 6.0
 # (bench/gray_zone.py).
 _LUNGE_APPROXIMATE = (
     "the pose model reads the weight-bearing lunge within about 3 deg on most rendered "
-    "bodies the tool was not tuned on, but up to 9 deg low on some and with small camera "
+    "bodies the tool was not tuned on, but up to about 10 deg low on some and with small camera "
     "errors, which no check detects: treat this number as approximate (best compared on "
     "the same person and camera)"
 )
