@@ -166,24 +166,15 @@ def write_outputs(result: Result, out_dir: Path) -> dict[str, Path]:
 
 
 def analyze_to_folder(
-    movement: str,
-    side: str,
-    out_dir: Path,
-    video: Path | None = None,
-    landmarks: Path | None = None,
-    model: str | Path | None = None,
-    settings: AnalysisSettings | None = None,
-    annotate: bool = True,
-    on_frame: Callable[..., None] | None = None,
+    movement: str, side: str, out_dir: Path, **options: Any
 ) -> tuple[Result, dict[str, Path]]:
     """Analyse a video (or saved landmarks) and write every output into ``out_dir``.
 
-    The folder is checked for writing before the (slow) pose model runs;
-    ``on_frame`` is passed to :func:`video_landmarks` (e.g. for progress). The
-    annotated video is drawn and encoded while the pose model runs (one decode).
+    ``options`` are those of :func:`staged_analysis` (video, landmarks, model, settings,
+    annotate, on_frame). The folder is checked for writing before the (slow) pose model
+    runs; the annotated video is drawn and encoded while the pose model runs (one decode).
     """
-    with staged_analysis(movement, side, out_dir, video, landmarks, model, settings, annotate,
-                         on_frame) as staged:  # fmt: skip
+    with staged_analysis(movement, side, out_dir, **options) as staged:
         staged.seal()
         return staged.result, staged.commit()
 
@@ -242,9 +233,10 @@ def staged_analysis(
     annotate: bool = True,
     on_frame: Callable[..., None] | None = None,
 ) -> Iterator[StagedAnalysis]:
-    """As :func:`analyze_to_folder`, but the outputs are swapped in only if the caller
-    seals and commits them inside the ``with`` block; otherwise they are discarded and
-    the folder keeps its previous run."""
+    """Analyse a video (or saved landmarks ``landmarks``) into a staging folder of
+    ``out_dir``; the outputs are swapped in only if the caller seals and commits them
+    inside the ``with`` block, otherwise they are discarded and the folder keeps its
+    previous run. ``on_frame`` is passed to :func:`video_landmarks` (e.g. for progress)."""
     from rom_measure.measure.movements import check_side, get_movement
     from rom_measure.media.annotate import AnnotatedVideoWriter, write_annotated_video
 
