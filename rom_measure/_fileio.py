@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -74,6 +75,13 @@ def atomic_write_text(target: Path, text: str) -> None:
 def atomic_write_json(target: Path, data: Any) -> None:
     """Write ``data`` as indented JSON to ``target`` atomically."""
     atomic_write_text(target, json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def os_error_reason(error: OSError) -> str:
+    """An OSError in a few words for a one-line message."""
+    if error.errno == errno.ENOSPC:
+        return "no space left on the device"
+    return error.strerror or str(error)
 
 
 # --- a run's set of files, swapped into a folder at once ----------------------------

@@ -92,11 +92,15 @@ def _same_clip(pre: Path, post: Path) -> bool:
     return sha256_file(pre) == sha256_file(post)
 
 
+def _same_clip_error(detail: str) -> InputError:
+    return InputError(f"pre and post are the same clip ({detail}): compare a clip filmed "
+                      "before treatment with one filmed after it")  # fmt: skip
+
+
 def _refuse_same_clip(pre: dict, post: dict) -> None:
     digests = [(r.get("source") or {}).get("sha256") for r in (pre, post)]
     if digests[0] and digests[0] == digests[1]:
-        raise InputError("pre and post are the same clip (same SHA-256): compare a clip "
-                         "filmed before treatment with one filmed after it")  # fmt: skip
+        raise _same_clip_error("same SHA-256")
 
 
 def _result_for(
@@ -142,8 +146,7 @@ def _swap_in_together(staged: list) -> None:
 
 
 def _holds_visit(folder: Path) -> bool:
-    return any((folder / label).is_dir() and any((folder / label).glob("*/results.json"))
-               for label in ("pre", "post"))  # fmt: skip
+    return any(any((folder / label).glob("*/results.json")) for label in ("pre", "post"))
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -158,8 +161,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for label, target in (("pre", args.pre), ("post", args.post)):
         _check_compare_input(label, target, args)
     if _same_clip(args.pre, args.post):
-        raise InputError(f"pre and post are the same clip ({args.post}): compare a clip filmed "
-                         "before treatment with one filmed after it")  # fmt: skip
+        raise _same_clip_error(str(args.post))
     files_only = _is_result(args.pre) and _is_result(args.post)
     out = prepare_output_dir(args.out) if args.out else None
     if out is not None and files_only and _holds_visit(out):

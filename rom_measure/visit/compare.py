@@ -112,9 +112,13 @@ def load_result(path: str | Path) -> dict[str, Any]:
 _MOST_DEG = 360.0
 
 
-def _angle_ok(value: Any) -> bool:
+def _number_ok(value: Any) -> bool:
     return value is None or (isinstance(value, int | float) and not isinstance(value, bool)
-                             and math.isfinite(value) and abs(value) <= _MOST_DEG)  # fmt: skip
+                             and math.isfinite(value))  # fmt: skip
+
+
+def _angle_ok(value: Any) -> bool:
+    return _number_ok(value) and (value is None or abs(value) <= _MOST_DEG)
 
 
 def _damage(data: dict[str, Any]) -> str | None:
@@ -146,11 +150,6 @@ def _damage(data: dict[str, Any]) -> str | None:
                for p in data.get("processing", [])):  # fmt: skip
         return "processing holds an entry that is not a table with params"
     return _damaged_numbers(data)
-
-
-def _number_ok(value: Any) -> bool:
-    return value is None or (isinstance(value, int | float) and not isinstance(value, bool)
-                             and math.isfinite(value))  # fmt: skip
 
 
 def _damaged_numbers(data: dict[str, Any]) -> str | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import errno
 import io
 import math
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ from rom_measure._fileio import (
     atomic_path,
     atomic_write_json,
     atomic_write_text,
+    os_error_reason,
     recover_folder,
     sha256_file,
 )
@@ -68,14 +68,10 @@ def prepare_output_dir(out_dir: Path) -> Path:
             probe.write_text("")
         (out_dir / ".write-check").unlink()
     except OSError as error:
-        raise InputError(f"cannot write to output folder {out_dir}: {_why(error)}") from error
+        raise InputError(
+            f"cannot write to output folder {out_dir}: {os_error_reason(error)}"
+        ) from error
     return out_dir
-
-
-def _why(error: OSError) -> str:
-    if error.errno == errno.ENOSPC:
-        return "no space left on the device"
-    return error.strerror or str(error)
 
 
 @contextlib.contextmanager
@@ -84,11 +80,15 @@ def _output_run(out_dir: Path) -> Iterator[OutputRun]:
     try:
         run = OutputRun(out_dir, OUTPUT_NAMES, _MARKER)
     except OSError as error:
-        raise OutputError(f"cannot write to output folder {out_dir}: {_why(error)}") from error
+        raise OutputError(
+            f"cannot write to output folder {out_dir}: {os_error_reason(error)}"
+        ) from error
     try:
         yield run
     except OSError as error:
-        raise OutputError(f"cannot write the outputs to {out_dir}: {_why(error)}") from error
+        raise OutputError(
+            f"cannot write the outputs to {out_dir}: {os_error_reason(error)}"
+        ) from error
     finally:
         run.discard()  # nothing left once committed
 
@@ -218,7 +218,7 @@ class StagedAnalysis:
             yield
         except OSError as error:
             raise OutputError(f"cannot write the outputs to {self.run.folder}: "
-                              f"{_why(error)}") from error  # fmt: skip
+                              f"{os_error_reason(error)}") from error  # fmt: skip
 
 
 @contextlib.contextmanager

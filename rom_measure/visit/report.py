@@ -16,7 +16,6 @@ This module words the verdicts and assembles the page; the visit folder is read 
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import logging
 import re
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rom_measure._fileio import OutputRun, atomic_write_text
+from rom_measure._fileio import OutputRun, atomic_write_text, os_error_reason
 from rom_measure._version import __version__
 from rom_measure.errors import InputError, OutputError
 from rom_measure.measure.movements import Movement, get_movement
@@ -352,6 +351,5 @@ def _write_report_set(visit_dir: Path, info: dict, comparisons: list, html: str)
         finally:
             run.discard()
     except OSError as error:
-        why = "no space left on the device" if error.errno == errno.ENOSPC else (
-            error.strerror or str(error))  # fmt: skip
-        raise OutputError(f"cannot write the report to {visit_dir}: {why}") from error
+        raise OutputError(f"cannot write the report to {visit_dir}: "
+                          f"{os_error_reason(error)}") from error  # fmt: skip
