@@ -1,6 +1,7 @@
 """Batch throughput: clips/min and frames/s for 1, 2 and N workers against the bare loop.
 
     python bench/batch.py [CLIP ...] [--copies K] [--workers 1 2 4] [--defaults] [--dask]
+                          [--rounds R]
 
 Runs, each in a fresh interpreter and in the same session: (a) the bare MediaPipe
 loop of bench/pipeline.py over every clip in turn (one process), and (b)
@@ -12,7 +13,10 @@ unless asked, as the bare loop writes nothing; ``--defaults`` writes both, as
 to the bare loop and to one worker, the peak RSS of the largest worker process and
 of the batch process itself. ``--dask`` adds a run on a local Dask cluster of N
 workers (time only). The last line is the issue's target ratio: clips/min of the
-default worker count over one worker.
+default worker count over one worker. With ``--rounds R`` (default 3) the batch runs are
+repeated R times, in alternating order (the machine's speed drifts from minute to
+minute: single runs of the same code gave 1.44 to 1.59); the table shows each run's
+median and the last line the median of the rounds' ratios.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,11 +69,14 @@ def batch(
 
 
 def child(kind: str, *args: object) -> dict[str, float]:
-    """Run ``kind`` in a fresh interpreter; add its own and its largest child's peak RSS."""
+    """Run ``kind`` in a fresh interpreter; add its own and its largest child's peak RSS
+    and the CPU time of it and all its children (workers, ffmpeg), start-up included."""
     code = (f"import json, resource, sys; sys.path.insert(0, {str(REPO / 'bench')!r}); "
             f"import batch as b; r = b.{kind}(*json.loads(sys.argv[1])); "
             "r['rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
             "r['worker_rss_mb'] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024; "
+            "r['cpu_s'] = sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, "
+            "(resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))); "
             "print(json.dumps(r))")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code, json.dumps(list(args))],
                           capture_output=True, text=True, check=True)  # fmt: skip
@@ -84,6 +92,7 @@ def main() -> None:
     parser.add_argument("--reports", action="store_true", help="also write the visit reports")
     parser.add_argument("--defaults", action="store_true", help="--annotate and --reports")
     parser.add_argument("--dask", action="store_true", help="add a local Dask cluster run")
+    parser.add_argument("--rounds", type=int, default=3, help="repetitions of the batch runs")
     args = parser.parse_args()
     from rom_measure.batch.run import available_cores, default_workers
     from rom_measure.media.assets import pose_model_path
@@ -103,30 +112,23 @@ def main() -> None:
         print(f"{len(rows)} clips ({len(clips)} clips x{args.copies}); {cores} cores; default "
               f"{default_workers()} workers; annotate {annotate}, reports {reports}; "
               f"load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
-        results = [("bare loop, 1 process", child("bare", clips * args.copies))]
-        for n in workers:
-            out = Path(tmp) / f"out{n}"
-            results.append(
-                (
-                    f"batch, {n} worker{'s' * (n > 1)}",
-                    child("batch", str(manifest), str(out), n, annotate, False, reports),
-                )
-            )
-        out = Path(tmp) / "out-default"
-        results.append(
-            (
-                f"batch, default ({default_workers()})",
-                child("batch", str(manifest), str(out), None, annotate, False, reports),
-            )
-        )
+        bare_run = child("bare", clips * args.copies)
+        runs: list[tuple[str, int | None, bool]] = [
+            (f"batch, {n} worker{'s' * (n > 1)}", n, False) for n in workers
+        ]
+        runs.append((f"batch, default ({default_workers()})", None, False))
         if args.dask:
-            out = Path(tmp) / "out-dask"
-            results.append(
-                (
-                    f"batch, Dask local {cores}",
-                    child("batch", str(manifest), str(out), cores, annotate, True, reports),
-                )
-            )
+            runs.append((f"batch, Dask local {cores}", cores, True))
+        rounds: list[dict[str, dict[str, float]]] = []
+        for index in range(args.rounds):
+            done: dict[str, dict[str, float]] = {}
+            for name, n, dask in runs if index % 2 == 0 else runs[::-1]:
+                out = Path(tmp) / f"out-{index}-{len(done)}"
+                done[name] = child("batch", str(manifest), str(out), n, annotate, dask, reports)
+            rounds.append(done)
+        results = [("bare loop, 1 process", bare_run)] + [
+            (name, _median_run([r[name] for r in rounds])) for name, _, _ in runs
+        ]
 
     def per_minute(r: dict[str, float]) -> float:
         return 60 * r["clips"] / r["seconds"]
@@ -135,7 +137,7 @@ def main() -> None:
     one = next((r for name, r in results if name == "batch, 1 worker"), None)
     print(
         f"{'run':<22} {'wall s':>7} {'clips/min':>9} {'frames/s':>9} {'vs bare':>8} "
-        f"{'vs 1 wkr':>8} {'worker MB':>10} {'main MB':>8}"
+        f"{'vs 1 wkr':>8} {'worker MB':>10} {'main MB':>8} {'CPU s/clip':>10}"
     )
     for name, r in results:
         fps = r["frames"] / r["seconds"]
@@ -147,13 +149,23 @@ def main() -> None:
         )
         print(
             f"{name:<22} {r['seconds']:7.1f} {per_minute(r):9.1f} {fps:9.1f} "
-            f"{fps / base_fps:8.2f} {versus:>8} {worker:>10} {r['rss_mb']:8.0f}"
+            f"{fps / base_fps:8.2f} {versus:>8} {worker:>10} {r['rss_mb']:8.0f} "
+            f"{r['cpu_s'] / r['clips']:10.2f}"
         )
     print(f"load average now {os.getloadavg()[0]:.1f}")
-    if one is not None:
-        default = results[-2 if args.dask else -1][1]
-        print(f"default workers ({default_workers()}) vs 1 worker, clips/min: "
-              f"{per_minute(default) / per_minute(one):.2f} (target >= 1.5)")  # fmt: skip
+    default_name = runs[-2 if args.dask else -1][0]
+    if "batch, 1 worker" in rounds[0]:
+        ratios = [r["batch, 1 worker"]["seconds"] / r[default_name]["seconds"] for r in rounds]
+        print("rounds' ratios: " + ", ".join(f"{x:.2f}" for x in ratios))
+        print(
+            f"default workers ({default_workers()}) vs 1 worker, clips/min: "
+            f"{statistics.median(ratios):.2f} (median of {len(ratios)}; target >= 1.5)"
+        )
+
+
+def _median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median wall time (its own frames and memory with it)."""
+    return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
 
 
 if __name__ == "__main__":

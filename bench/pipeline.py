@@ -113,7 +113,7 @@ def stages(clip: str, movement: str, side: str, out: str) -> dict[str, float]:
     timed(outputs, "_write_files", "outputs")
     timed(outputs.StagedAnalysis, "seal", "outputs")
     timed(outputs.StagedAnalysis, "commit", "outputs")
-    timed(annotate.AnnotatedVideoWriter, "finish", "annotation tail (card, close)")
+    timed(annotate.AnnotatedVideoWriter, "finish", "annotation tail (after the outputs)")
     start = time.perf_counter()
     try:
         result, _ = outputs.analyze_to_folder(movement, side, Path(out), video=Path(clip))

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import textwrap
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,10 @@ def write_annotated_video(
 def _ffmpeg_command(target: Path, size: tuple[int, int], fps: float) -> list[str]:
     """H.264 yuv420p for browsers; ``ultrafast`` and one thread: the pose model needs the CPU.
 
+    Frames arrive as yuv420p (BT.601, limited range: what ffmpeg's own bgr24 conversion
+    gives), converted by OpenCV: half the bytes through the pipe and no swscale pass,
+    about 1.5 of the encoder's 4 ms a frame at 540x960 for 0.7 ms in OpenCV.
+
     The last frame sent (the closing card) is held for CARD_S by ffmpeg itself
     (``tpad``), so it crosses the pipe once.
     """
@@ -216,7 +221,7 @@ def _ffmpeg_command(target: Path, size: tuple[int, int], fps: float) -> list[str
 
     width, height = size
     return [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo",
-            "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", f"{fps:.6g}", "-i", "-",
+            "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", f"{fps:.6g}", "-i", "-",
             "-vf", f"tpad=stop_mode=clone:stop={max(0, round(CARD_S * fps) - 1)}",
             "-an", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23", "-threads", "1",
             "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", str(target)]  # fmt: skip
@@ -238,9 +243,11 @@ class AnnotatedVideoWriter:
 
     :meth:`add` takes each frame with the subject's landmarks (normalised image
     coordinates) from the pose loop; a background thread resizes, draws and feeds
-    ffmpeg through a bounded queue. :meth:`finish` appends the closing card with the
-    result and waits for ffmpeg; any failure (e.g. a full disk) raises
-    :class:`OutputError` with one line, and ffmpeg's own messages are not printed.
+    ffmpeg through a bounded queue. :meth:`end` hands over the result: the thread
+    appends the closing card after the queued frames and closes ffmpeg's input, so the
+    encoder's tail runs while the caller writes its other files. :meth:`finish` waits
+    for ffmpeg; any failure (e.g. a full disk) raises :class:`OutputError` with one
+    line, and ffmpeg's own messages are not printed.
     """
 
     def __init__(self, target: Path, video: Path, movement: str, side: str) -> None:
@@ -253,6 +260,7 @@ class AnnotatedVideoWriter:
         self._last: np.ndarray | None = None
         self._error: BaseException | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._ended = False
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish()/abort()
         self._thread = threading.Thread(target=self._encode, name="rom_measure-annotate",
                                         daemon=True)  # fmt: skip
@@ -280,6 +288,9 @@ class AnnotatedVideoWriter:
         lower_this_thread()  # ffmpeg, started from this thread, inherits it
         index = -1
         while (item := self._queue.get()) is not None:
+            if isinstance(item, _End):
+                self._write_card(item.result)
+                break
             index += 1
             if self._error is not None:
                 continue  # drain, so that add() never blocks
@@ -302,24 +313,39 @@ class AnnotatedVideoWriter:
                 self._error = error
 
     def _write(self, image: np.ndarray) -> None:
-        assert self._process is not None and self._process.stdin is not None
-        self._process.stdin.write(np.ascontiguousarray(image).data)
+        import cv2
 
-    def finish(self, result: Result | None) -> Path:
-        """Append the closing card, close the video; ``target`` is then complete."""
-        self._queue.put(None)
-        self._thread.join()
+        assert self._process is not None and self._process.stdin is not None
+        self._process.stdin.write(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420).data)
+
+    def _write_card(self, result: Result | None) -> None:
+        """After the last frame: the closing card (held CARD_S by ffmpeg), end of input."""
         try:
             if self._error is None and self._last is not None and result is not None:
-                self._write(_closing_card(self._last, result))  # held CARD_S by ffmpeg
-        except OSError as error:
-            self._error = error
+                self._write(_closing_card(self._last, result))
+            if self._process is not None and self._process.stdin is not None:
+                self._process.stdin.close()  # ffmpeg encodes its tail meanwhile
+        except BaseException as error:  # handed to finish()
+            self._error = self._error or error
+
+    def end(self, result: Result | None) -> None:
+        """No more frames: the closing card shows ``result`` (None: no card)."""
+        if not self._ended:
+            self._ended = True
+            self._queue.put(_End(result))
+
+    def finish(self, result: Result | None = None) -> Path:
+        """End (if :meth:`end` was not called) and wait; ``target`` is then complete."""
+        self.end(result)
+        self._thread.join()
         return self._close()
 
     def abort(self) -> None:
         """Stop without a result (the partial file is the caller's to remove)."""
         self._error = self._error or RuntimeError("aborted")
-        self._queue.put(None)
+        if not self._ended:
+            self._ended = True
+            self._queue.put(None)
         self._thread.join()
         if self._process is not None:
             self._process.kill()
@@ -343,6 +369,13 @@ class AnnotatedVideoWriter:
         if self._error is not None or code != 0:
             raise OutputError(f"cannot write {self.target.name}: {_why(self._error, message)}")
         return self.target
+
+
+@dataclass(frozen=True)
+class _End:
+    """The queue's last item: the result for the closing card."""
+
+    result: Result | None
 
 
 def _why(error: BaseException | None, ffmpeg_log: str) -> str:

@@ -122,6 +122,27 @@ def test_enospc_from_a_writer(capsys, tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 @pytest.mark.slow
+def test_enospc_while_the_closing_card_is_encoded(
+    capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, noise_clip: Path
+) -> None:
+    """The other outputs are written while ffmpeg encodes the card: a failure there
+    stops ffmpeg too and leaves the previous set (no hang, no half video)."""
+    out = tmp_path / "out"
+    write_outputs(_stick_result(), out)
+    earlier = one_complete_set(out)
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(outputs, "write_plot", full)
+    code = main(["analyze", str(noise_clip), "-m", "hip-flexion", "-s", "left", "-o", str(out)])
+    assert code == 4
+    assert capsys.readouterr().err.strip().endswith("no space left on the device")
+    assert one_complete_set(out) == earlier
+    assert _leftovers(out) == []
+
+
+@pytest.mark.slow
 def test_kill_9_mid_run_leaves_the_previous_set(tmp_path: Path, pose_model: Path) -> None:
     out = tmp_path / "out"
     write_outputs(_stick_result(), out)
@@ -213,10 +234,20 @@ def test_annotated_video_in_one_pass(tmp_path: Path, pose_model: Path) -> None:
     import cv2
 
     capture = cv2.VideoCapture(str(video))
+    ok, first = capture.read()
     capture.set(cv2.CAP_PROP_POS_FRAMES, frames - 1)
-    ok, last = capture.read()
+    ok_last, last = capture.read()
     capture.release()
-    assert ok and last.shape == (240, 320, 3)
+    source = cv2.VideoCapture(str(clip))
+    ok_source, original = source.read()
+    source.release()
+    assert ok and ok_source and first.shape == original.shape
+    # The colours survive the yuv420p hand-over (no channel swap, no range change); the
+    # lower half is clear of the overlay's text. Per-channel means within 4 levels.
+    below = np.s_[120:, :]
+    drift = np.abs(first[below].reshape(-1, 3).mean(0) - original[below].reshape(-1, 3).mean(0))
+    assert drift.max() < 4, drift
+    assert ok_last and last.shape == (240, 320, 3)
     assert float(np.mean(last)) < 100  # the darkened closing card
     write_outputs(result, tmp_path / "out")  # a later run without a video
     assert not (tmp_path / "out" / "annotated.mp4").exists()
