@@ -27,6 +27,7 @@ from rom_measure.measure.quality import (
     check_frames,
     check_landmarks,
     check_movement,
+    check_peak_flicker,
     check_peak_stability,
     check_people,
     check_range,
@@ -34,6 +35,7 @@ from rom_measure.measure.quality import (
     check_trunk_turn,
     check_view,
     estimate_view,
+    peak_flicker_deg,
     peak_unstable,
     verdict,
     warning_error_deg,
@@ -177,6 +179,20 @@ def result_to_dict(result: Result) -> dict[str, Any]:
 def _gate(series: LandmarkSeries, movement: Movement, side: str) -> np.ndarray:
     required = list(movement.required(side))
     return (series.visibility[:, required] >= VISIBLE).all(axis=1) & series.detected
+
+
+def _peak_flicker(rom: RomEstimate, time_s: np.ndarray, seen_raw: np.ndarray,
+                  filtered: np.ndarray, move: Movement) -> list[Finding]:  # fmt: skip
+    """:func:`check_peak_flicker` on the reported (largest) repetition (its frames taken
+    out as outliers count: the frame was still the model's reading)."""
+    reported = [r for r in rom.repetitions if r.rom_deg == rom.rom_deg]
+    if not reported:
+        return []
+    rep = reported[0]
+    zero = 0.0 if move.zero == "absolute" else rom.neutral.angle_deg
+    frames, largest = peak_flicker_deg(time_s, seen_raw, filtered, zero, rep.start_s, rep.end_s,
+                                       rep.rom_deg)  # fmt: skip
+    return check_peak_flicker(frames, largest, lost_limb.limb_name(move))
 
 
 def _drop_unstable_repetitions(
@@ -372,6 +388,7 @@ def analyze_landmarks(
     findings += finding
     reported = [r.peak_s for r in rom.repetitions if r.rom_deg == rom.rom_deg]
     findings += check_peak_stability(series.time_s, seen_raw, reported)
+    findings += _peak_flicker(rom, series.time_s, seen_raw, filtered, move)
     findings += check_movement(rom.max_excursion_deg, rom.min_excursion_deg, move,
                                MIN_EXCURSION_DEG)  # fmt: skip
     findings += check_range(rom.max_excursion_deg, move)

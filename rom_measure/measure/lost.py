@@ -23,6 +23,7 @@ __all__ = [
     "LostFrames",
     "causes",
     "find_lost_frames",
+    "limb_name",
     "lost_message",
     "merge_second_opinion",
     "near_lost",
@@ -278,6 +279,15 @@ def near_lost(time_s: np.ndarray, lost: np.ndarray, at_s: float) -> bool:
 
 
 _LIMB = {"hip": "the raised knee", "ankle": "the foot"}
+_MOVING = {"hip-flexion": "the raised knee", "ankle-lunge": "the front leg"}
+
+
+def limb_name(movement: Movement) -> str:
+    """What moves in ``movement``, in plain words ("the raised knee", "the head", ...)."""
+    by_region = {"hip": "the moving leg", "ankle": "the foot", "neck": "the head"}
+    return _MOVING.get(movement.name, by_region.get(movement.region, "the limb"))
+
+
 _CAUSES = {
     "segment_length": "a limb segment changed length in the picture",
     "outlier": "the angle jumped",

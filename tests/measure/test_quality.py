@@ -95,5 +95,49 @@ def test_a_smooth_noisy_peak_passes_and_a_jumping_one_warns() -> None:
     assert _peak_codes(jumping) == ["unstable_peak"]
 
 
+def _flicker(raw: np.ndarray, filtered: np.ndarray, zero: float = 0.0,
+             excursion: float = 90.0) -> tuple[int, float]:  # fmt: skip
+    from rom_measure.measure.quality import peak_flicker_deg
+
+    time_s = np.arange(raw.size) / 24.0
+    return peak_flicker_deg(time_s, raw, filtered, zero, 0.0, time_s[-1], excursion)
+
+
+def _raise(peak: float = 90.0) -> np.ndarray:
+    """A 90 deg raise at 24 fps: still, ramp up, hold, ramp down, still (exactly known)."""
+    up = np.linspace(0.0, peak, 15)
+    return np.concatenate([np.zeros(15), up, np.full(10, peak), up[::-1], np.zeros(15)])
+
+
+def test_a_frame_dropped_at_the_top_is_a_flicker() -> None:
+    from rom_measure.measure.quality import PEAK_FLICKER_DEG, check_peak_flicker
+
+    curve = _raise()
+    noisy = curve + np.random.default_rng(3).uniform(-2.6, 2.6, curve.size)
+    assert _flicker(noisy, curve)[0] == 0  # landmark noise
+    dropped = noisy.copy()
+    dropped[35] = 90.0 - 25.0  # the raised knee put down for one frame of the hold
+    assert _flicker(dropped, curve) == (1, pytest.approx(25.0))
+    dropped[34] = 90.0 - PEAK_FLICKER_DEG + 0.5  # just within: not counted
+    assert _flicker(dropped, curve)[0] == 1
+    finding = check_peak_flicker(1, 25.0, "the raised knee")
+    assert [f.code for f in finding] == ["peak_flicker"] and finding[0].severity == "warning"
+    assert "the raised knee" in finding[0].message and "25 deg" in finding[0].message
+    assert check_peak_flicker(0, 0.0, "the raised knee") == []
+
+
+def test_a_flicker_below_the_top_or_on_a_negative_excursion_is_found_alike() -> None:
+    curve = _raise()
+    low = curve.copy()
+    low[18] += 25.0  # on the ramp, below 70% of the excursion: not the top
+    assert _flicker(low, curve)[0] == 0
+    below = -_raise(40.0) + 5.0  # an excursion below a neutral of 5 deg
+    dropped = below.copy()
+    dropped[35] += 15.0
+    assert _flicker(dropped, below, zero=5.0, excursion=-40.0)[0] == 1
+    assert _flicker(below, below, zero=5.0, excursion=-40.0)[0] == 0
+    assert _flicker(dropped, below, zero=5.0, excursion=40.0)[0] == 0  # no frame that high
+
+
 def test_too_few_frames_near_the_peak_give_no_verdict_on_it() -> None:
     assert _peak_codes(np.array([0.0, 30.0, 0.0, 30.0])) == []

@@ -102,10 +102,11 @@ def test_rendered_bent_knee_hip_flexion_lost_then_kept_by_the_mirrored_frame(pos
     assert len(again.rom.repetitions) == truth["repetitions"]
     assert abs(again.rom_deg - truth["rom_deg"]) <= 5.0
     # As users run it (one-pose tracker, second opinion when needed): accurate, and ok
-    # only when the re-run was not needed.
+    # only when the re-run was not needed and the model kept the knee through the holds
+    # (here it drops it for a few frames: peak_flicker).
     result = analyze_video(video, "hip-flexion", "left", pose_model)
-    reran = "second_opinion" in {f.code for f in result.quality.findings}
-    assert result.quality.verdict == ("warning" if reran else "ok"), result.quality.reasons
+    doubts = {f.code for f in result.quality.findings} & {"second_opinion", "peak_flicker"}
+    assert result.quality.verdict == ("warning" if doubts else "ok"), result.quality.reasons
     assert abs(result.rom_deg - truth["rom_deg"]) <= 5.0
 
 
