@@ -11,8 +11,9 @@ was set from the training split of this run; the held-out split checks it.
 
 from __future__ import annotations
 
-import argparse
 import math
+
+from _splits import splits_from_command_line  # bench/_splits.py
 
 MOVES = (("hip-flexion", 90.0), ("hip-extension", 20.0), ("hip-abduction", 40.0),
          ("ankle-dorsiflexion", 20.0), ("ankle-lunge", 40.0), ("ankle-lunge", 30.0),
@@ -38,11 +39,7 @@ def cases(split: str) -> list:
 def main() -> None:
     from rom_measure.synth.validate import run_case
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("training", "held-out", "both"), default="both")
-    args = parser.parse_args()
-    splits = ("training", "held-out") if args.split == "both" else (args.split,)
-    for split in splits:
+    for split in splits_from_command_line(__doc__):
         rows = [run_case(c) for c in cases(split)]
         print(f"\n{split}: case | off | estimate | true | error | verdict | flags")
         for r in rows:

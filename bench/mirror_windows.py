@@ -18,6 +18,7 @@ import argparse
 import math
 
 import numpy as np
+from _splits import add_split_option, chosen_splits  # bench/_splits.py
 
 MOVEMENTS = ("hip-extension", "hip-abduction")
 
@@ -27,7 +28,7 @@ def main() -> None:
     parser.add_argument("neutral_s", type=float)
     parser.add_argument("peak_half_window_s", type=float)
     parser.add_argument("stride", type=int)
-    parser.add_argument("--split", choices=("training", "held-out", "both"), default="training")
+    add_split_option(parser, default="training")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     from rom_measure.measure import mirror_average
@@ -39,7 +40,7 @@ def main() -> None:
     from rom_measure.synth.validate import run_validation, suite
 
     cases = [c for c in suite() if c.movement in MOVEMENTS
-             and args.split in ("both", c.split)]  # fmt: skip
+             and c.split in chosen_splits(args)]  # fmt: skip
     rows = run_validation(cases, workers=args.workers)  # forked workers keep the settings
     for movement in MOVEMENTS:
         for split in ("training", "held-out"):

@@ -14,10 +14,10 @@ movements; the held-out split shows what it catches.
 
 from __future__ import annotations
 
-import argparse
 from collections import defaultdict
 
 import numpy as np
+from _splits import splits_from_command_line  # bench/_splits.py
 
 
 def rows(splits: tuple[str, ...]) -> list[dict]:
@@ -46,12 +46,9 @@ def rows(splits: tuple[str, ...]) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("training", "held-out", "both"), default="both")
-    args = parser.parse_args()
+    splits = splits_from_command_line(__doc__)
     from rom_measure.measure.quality import PEAK_FLICKER_DEG
 
-    splits = ("training", "held-out") if args.split == "both" else (args.split,)
     found = rows(splits)
     by = defaultdict(list)
     for row in found:
