@@ -7,7 +7,8 @@ step the annotated-video thread does per frame, in CPU milliseconds: the resize 
 the review video's size, the skeleton and text drawing, OpenCV's BT.601 yuv420p
 conversion, and ffmpeg's x264 (``ultrafast``, one thread, as the tool runs it) fed
 yuv420p against bgr24 (where ffmpeg converts itself). Each encoder run twice,
-alternating.
+alternating. (The tool feeds bgr24: OpenCV's conversion takes each 2x2 block's colour
+from its top-left pixel, which greys out 1 px coloured lines.)
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ of the batch process itself. ``--dask`` adds a run on a local Dask cluster of N
 workers (time only). The last line is the issue's target ratio: clips/min of the
 default worker count over one worker. With ``--rounds R`` (default 3) the batch runs are
 repeated R times, in alternating order (the machine's speed drifts from minute to
-minute: single runs of the same code gave 1.44 to 1.59); the table shows each run's
-median and the last line the median of the rounds' ratios.
+minute: single rounds of the same code gave 1.38 to 1.66); the table shows each run's
+median (the lower middle one for an even count) and the last line the median of the
+rounds' ratios. The bare loop runs once, before the rounds.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ def main() -> None:
     parser.add_argument("--dask", action="store_true", help="add a local Dask cluster run")
     parser.add_argument("--rounds", type=int, default=3, help="repetitions of the batch runs")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     from rom_measure.batch.run import available_cores, default_workers
     from rom_measure.media.assets import pose_model_path
 
@@ -165,7 +168,7 @@ def main() -> None:
 
 def _median_run(runs: list[dict[str, float]]) -> dict[str, float]:
     """The run with the median wall time (its own frames and memory with it)."""
-    return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+    return sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
 
 
 if __name__ == "__main__":

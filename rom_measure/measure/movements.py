@@ -439,8 +439,9 @@ MOVEMENTS: dict[str, Movement] = {
 # scaled). The second value, the method's error, is the training RMS error of each result
 # with the gain fitted on the other bodies and cameras ("unseen body and camera" in the
 # validation report; the in-sample residual understated the held-out error: hip flexion
-# 2.1 deg in-sample, 2.8 unseen, 3.3 held-out), floored at 2 deg (10-17 cases a
-# movement). Each gain was checked on the held-out split (other bodies and cameras).
+# 2.1 deg in-sample, 2.8 unseen, 3.3 held-out), floored at 2 deg (9-17 sound results a
+# movement; the lunge has 2: no gain). Each gain was checked on the held-out split
+# (other bodies and cameras).
 # Held-out figures with these values: README "Accuracy" and docs/accuracy.md.
 CALIBRATION: dict[str, tuple[float, float]] = {
     "hip-flexion": (1.055, 2.79),

@@ -66,12 +66,12 @@ def verdict(findings: list[Finding]) -> Quality:
 
 # The error a warning stands for, added to the result's uncertainty: per warning code,
 # the RMS error of the training split's results with that warning (`rom-measure
-# validate`, the full suite, "warning errors"; 4-14 results a code, 47 in all; refitted
-# after the approximate methods' gains were). Without it, warning results fell within 1
-# and 2 uncertainties 48% and 78% of the time (training) and 61% and 89% (held-out), in
-# the run that introduced it. A warning the validation saw too rarely gets the pooled
-# figure. ``approximate_method`` adds nothing: its method error is already in the
-# uncertainty.
+# validate`, the full suite, "warning errors"; 4-14 results a code, 48 in all; refitted
+# after the approximate methods' gains were, and in stop 26 after peak_flicker).
+# Without it, warning results fell within 1 and 2 uncertainties 48% and 78% of the
+# time (training) and 61% and 89% (held-out), in the run that introduced it. A warning
+# the validation saw too rarely gets the pooled figure. ``approximate_method`` adds
+# nothing: its method error is already in the uncertainty.
 WARNING_ERROR_DEG = {
     "beyond_valid_range": 6.0,
     "leg_swaps": 4.5,
@@ -427,11 +427,12 @@ PEAK_TOP_FRAC = 0.7
 def peak_flicker_deg(time_s: np.ndarray, raw_deg: np.ndarray, filtered_deg: np.ndarray,
                      zero_deg: float, start_s: float, end_s: float,
                      excursion_deg: float) -> tuple[int, float]:  # fmt: skip
-    """(frames, largest deviation in deg) of ``raw_deg`` from ``filtered_deg`` above
-    PEAK_TOP_FRAC of ``excursion_deg`` between ``start_s`` and ``end_s``."""
+    """(frames, largest deviation in deg) of ``raw_deg`` from ``filtered_deg`` where the
+    curve, from ``zero_deg``, is above PEAK_TOP_FRAC of ``excursion_deg`` (a repetition's
+    ROM, positive: angles are signed so that the movement is) between ``start_s`` and
+    ``end_s``. For an absolute zero (the lunge) that is PEAK_TOP_FRAC of the angle."""
     inside = (time_s >= start_s) & (time_s <= end_s) & np.isfinite(filtered_deg)
-    top = inside & ((filtered_deg - zero_deg) * np.sign(excursion_deg)
-                    >= PEAK_TOP_FRAC * abs(excursion_deg))  # fmt: skip
+    top = inside & (filtered_deg - zero_deg >= PEAK_TOP_FRAC * excursion_deg)
     deviation = np.abs(raw_deg[top] - filtered_deg[top])
     deviation = deviation[np.isfinite(deviation)]
     far = deviation > PEAK_FLICKER_DEG

@@ -210,9 +210,10 @@ def write_annotated_video(
 def _ffmpeg_command(target: Path, size: tuple[int, int], fps: float) -> list[str]:
     """H.264 yuv420p for browsers; ``ultrafast`` and one thread: the pose model needs the CPU.
 
-    Frames arrive as yuv420p (BT.601, limited range: what ffmpeg's own bgr24 conversion
-    gives), converted by OpenCV: half the bytes through the pipe and no swscale pass,
-    about 1.5 of the encoder's 4 ms a frame at 540x960 for 0.7 ms in OpenCV.
+    Frames arrive as bgr24 and ffmpeg converts them: OpenCV's yuv420p conversion would
+    save about 1 ms a frame, but it takes each 2x2 block's colour from its top-left
+    pixel, so a 1 px coloured line (the verdict on a small video) can turn grey; an
+    averaging conversion in numpy costs more than it saves (bench/annotation.py).
 
     The last frame sent (the closing card) is held for CARD_S by ffmpeg itself
     (``tpad``), so it crosses the pipe once.
@@ -221,7 +222,7 @@ def _ffmpeg_command(target: Path, size: tuple[int, int], fps: float) -> list[str
 
     width, height = size
     return [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo",
-            "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", f"{fps:.6g}", "-i", "-",
+            "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", f"{fps:.6g}", "-i", "-",
             "-vf", f"tpad=stop_mode=clone:stop={max(0, round(CARD_S * fps) - 1)}",
             "-an", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23", "-threads", "1",
             "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", str(target)]  # fmt: skip
@@ -313,10 +314,8 @@ class AnnotatedVideoWriter:
                 self._error = error
 
     def _write(self, image: np.ndarray) -> None:
-        import cv2
-
         assert self._process is not None and self._process.stdin is not None
-        self._process.stdin.write(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420).data)
+        self._process.stdin.write(np.ascontiguousarray(image).data)
 
     def _write_card(self, result: Result | None) -> None:
         """After the last frame: the closing card (held CARD_S by ffmpeg), end of input."""
@@ -337,20 +336,33 @@ class AnnotatedVideoWriter:
     def finish(self, result: Result | None = None) -> Path:
         """End (if :meth:`end` was not called) and wait; ``target`` is then complete."""
         self.end(result)
-        self._thread.join()
+        try:
+            self._thread.join()
+        except BaseException:  # e.g. Ctrl-C while waiting: ffmpeg must not outlive us
+            self.abort()
+            raise
         return self._close()
 
     def abort(self) -> None:
-        """Stop without a result (the partial file is the caller's to remove)."""
+        """Stop without a result (the partial file is the caller's to remove).
+
+        ffmpeg is killed first, so that a thread blocked writing to it is released; the
+        thread, seeing the error, only drains the queue from then on."""
         self._error = self._error or RuntimeError("aborted")
+        self._kill()
         if not self._ended:
             self._ended = True
             self._queue.put(None)
         self._thread.join()
+        self._kill()  # started after the first kill, if the thread was just starting it
         if self._process is not None:
-            self._process.kill()
             self._process.wait()
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
+
+    def _kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
 
     def _close(self) -> Path:
         process = self._process

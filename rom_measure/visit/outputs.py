@@ -112,7 +112,7 @@ def write_plot(result: Result, path: Path) -> None:
     from matplotlib.figure import Figure  # no pyplot: no global backend state
 
     figure = Figure(figsize=(8, 3.6), dpi=110)  # fixed margins: a layout engine costs 40%
-    figure.subplots_adjust(left=0.08, right=0.985, bottom=0.13, top=0.91)
+    figure.subplots_adjust(left=0.095, right=0.985, bottom=0.13, top=0.91)  # room for -100.0
     axes = figure.add_subplot()
     axes.plot(result.time_s, result.raw_deg, ".", ms=2.5, color="0.6", label="raw")
     axes.plot(result.time_s, result.filtered_deg, "-", lw=1.8, color="tab:blue", label="filtered")

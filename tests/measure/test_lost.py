@@ -281,3 +281,35 @@ def test_a_clean_lunge_keeps_its_knees_apart() -> None:
     codes = [f.code for f in result.quality.findings if f.severity != "info"]
     assert codes == ["approximate_method"], result.quality.reasons  # never ok, nothing lost
     assert result.rom_deg == pytest.approx(angles.max(), abs=0.5)
+
+
+def _raises_with_a_dropped_frame(peaks: tuple[float, ...], drop_in: int | None):
+    """Stick-figure hip flexions (30 fps: 1 s still, 1 s ramps, 0.5 s holds); with
+    ``drop_in`` the middle frame of that repetition's hold reads the knee 25 deg lower."""
+    from ..stick_figure import ideal_camera, posed, series_of
+
+    ramp = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, 30))
+    angles, dropped = [np.zeros(30)], None
+    for index, peak in enumerate(peaks):
+        hold = np.full(15, peak)
+        start = sum(a.size for a in angles) + ramp.size
+        if index == drop_in:
+            dropped = start + 7
+        angles += [peak * ramp, hold, peak * ramp[::-1], np.zeros(20)]
+    truth = np.concatenate(angles)
+    poses = [posed("hip-flexion", "left", a - 25.0 * (i == dropped)) for i, a in enumerate(truth)]
+    return series_of(poses, ideal_camera("hip-flexion", "left"))
+
+
+def test_analysis_warns_of_a_knee_dropped_at_the_reported_peak_only() -> None:
+    from rom_measure import analyze_landmarks
+
+    def codes(peaks: tuple[float, ...], drop_in: int | None) -> set[str]:
+        result = analyze_landmarks(_raises_with_a_dropped_frame(peaks, drop_in), "hip-flexion",
+                                   "left")  # fmt: skip
+        return {f.code for f in result.quality.findings}
+
+    assert "peak_flicker" not in codes((90.0,), None)
+    assert "peak_flicker" in codes((90.0,), 0)  # taken out as an outlier, still counted
+    assert "peak_flicker" in codes((70.0, 90.0), 1)  # the reported, largest, repetition
+    assert "peak_flicker" not in codes((70.0, 90.0), 0)  # a smaller one: not the reported

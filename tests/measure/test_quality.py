@@ -126,17 +126,21 @@ def test_a_frame_dropped_at_the_top_is_a_flicker() -> None:
     assert check_peak_flicker(0, 0.0, "the raised knee") == []
 
 
-def test_a_flicker_below_the_top_or_on_a_negative_excursion_is_found_alike() -> None:
+def test_a_jump_below_the_top_or_before_the_repetition_is_not_a_flicker() -> None:
+    from rom_measure.measure.quality import peak_flicker_deg
+
     curve = _raise()
     low = curve.copy()
     low[18] += 25.0  # on the ramp, below 70% of the excursion: not the top
     assert _flicker(low, curve)[0] == 0
-    below = -_raise(40.0) + 5.0  # an excursion below a neutral of 5 deg
-    dropped = below.copy()
-    dropped[35] += 15.0
-    assert _flicker(dropped, below, zero=5.0, excursion=-40.0)[0] == 1
-    assert _flicker(below, below, zero=5.0, excursion=-40.0)[0] == 0
-    assert _flicker(dropped, below, zero=5.0, excursion=40.0)[0] == 0  # no frame that high
+    time_s = np.arange(curve.size) / 24.0
+    dropped = curve.copy()
+    dropped[35] -= 25.0
+    assert peak_flicker_deg(time_s, dropped, curve, 0.0, 0.0, 1.4, 90.0)[0] == 0  # before it
+    assert peak_flicker_deg(time_s, dropped, curve, 0.0, 1.4, 3.0, 90.0)[0] == 1
+    above = curve + 20.0  # the same curve from a neutral of 20 deg
+    assert _flicker(dropped + 20.0, above, zero=20.0)[0] == 1
+    assert _flicker(np.full(curve.size, np.nan), curve) == (0, 0.0)
 
 
 def test_too_few_frames_near_the_peak_give_no_verdict_on_it() -> None:

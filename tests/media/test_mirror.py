@@ -101,12 +101,13 @@ def test_rendered_bent_knee_hip_flexion_lost_then_kept_by_the_mirrored_frame(pos
     assert again.quality.verdict == "warning"  # kept, but never ok on the re-run's word
     assert len(again.rom.repetitions) == truth["repetitions"]
     assert abs(again.rom_deg - truth["rom_deg"]) <= 5.0
-    # As users run it (one-pose tracker, second opinion when needed): accurate, and ok
-    # only when the re-run was not needed and the model kept the knee through the holds
-    # (here it drops it for a few frames: peak_flicker).
+    # As users run it (one-pose tracker, second opinion when needed): accurate, but the
+    # model still drops the knee for a few frames of a hold (7, up to 24 deg off), so
+    # the result is warned (peak_flicker), never ok.
     result = analyze_video(video, "hip-flexion", "left", pose_model)
-    doubts = {f.code for f in result.quality.findings} & {"second_opinion", "peak_flicker"}
-    assert result.quality.verdict == ("warning" if doubts else "ok"), result.quality.reasons
+    codes = {f.code for f in result.quality.findings}
+    assert "peak_flicker" in codes  # the knee dropped for frames of a hold: never ok
+    assert result.quality.verdict == "warning", result.quality.reasons
     assert abs(result.rom_deg - truth["rom_deg"]) <= 5.0
 
 

@@ -242,8 +242,8 @@ def test_annotated_video_in_one_pass(tmp_path: Path, pose_model: Path) -> None:
     ok_source, original = source.read()
     source.release()
     assert ok and ok_source and first.shape == original.shape
-    # The colours survive the yuv420p hand-over (no channel swap, no range change); the
-    # lower half is clear of the overlay's text. Per-channel means within 4 levels.
+    # The picture is the clip's (no channel swap; tests/media/test_annotate.py checks
+    # colours closely); the lower half is clear of the overlay's text.
     below = np.s_[120:, :]
     drift = np.abs(first[below].reshape(-1, 3).mean(0) - original[below].reshape(-1, 3).mean(0))
     assert drift.max() < 4, drift
