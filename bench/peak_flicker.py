@@ -5,7 +5,7 @@
 For every clip of the full validation suite filmed as instructed (rendered and
 landmarked once, then cached), measured as ``analyze`` does: the largest distance of a
 raw frame from the low-pass curve where the curve is above PEAK_TOP_FRAC of the
-reported repetition's excursion (``measure.quality.peak_flicker_deg``), and the ROM
+reported repetition's excursion (``measure.analysis.reported_peak_flicker``), and the ROM
 error. Prints, per movement and split, the largest distances, and every result the
 ``peak_flicker`` check warns about that would otherwise be verdict ok. The check's
 line (PEAK_FLICKER_DEG) sits far above what landmark noise gives on the other
@@ -22,7 +22,7 @@ from _splits import splits_from_command_line  # bench/_splits.py
 
 def rows(splits: tuple[str, ...]) -> list[dict]:
     """One row per clip filmed as instructed: distance, error, verdict, findings."""
-    from rom_measure.measure.quality import peak_flicker_deg
+    from rom_measure.measure.analysis import reported_peak_flicker
     from rom_measure.synth.cache import cached_clip
     from rom_measure.synth.validate import analyze_case, suite
 
@@ -34,11 +34,8 @@ def rows(splits: tuple[str, ...]) -> list[dict]:
         result = analyze_case(case)
         if result.rejected:
             continue
-        rom = result.rom
-        rep = next(r for r in rom.repetitions if r.rom_deg == rom.rom_deg)
-        zero = 0.0 if result.movement.zero == "absolute" else rom.neutral.angle_deg
-        _, largest = peak_flicker_deg(result.time_s, result.raw_deg, result.filtered_deg, zero,
-                                      rep.start_s, rep.end_s, rep.rom_deg)  # fmt: skip
+        _, largest = reported_peak_flicker(result.rom, result.time_s, result.raw_deg,
+                                           result.filtered_deg, result.movement)  # fmt: skip
         codes = {f.code for f in result.quality.findings if f.severity == "warning"}
         out.append({"case": case, "largest": largest, "error": result.rom_deg - truth["rom_deg"],
                     "verdict": result.quality.verdict, "codes": codes})  # fmt: skip

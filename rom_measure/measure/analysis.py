@@ -53,7 +53,14 @@ from rom_measure.measure.swaps import other_leg_moved, still_leg_swaps
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SCHEMA_VERSION", "AnalysisSettings", "Result", "analyze_landmarks", "result_to_dict"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "AnalysisSettings",
+    "Result",
+    "analyze_landmarks",
+    "reported_peak_flicker",
+    "result_to_dict",
+]
 
 SCHEMA_VERSION = "1.0"
 
@@ -181,18 +188,16 @@ def _gate(series: LandmarkSeries, movement: Movement, side: str) -> np.ndarray:
     return (series.visibility[:, required] >= VISIBLE).all(axis=1) & series.detected
 
 
-def _peak_flicker(rom: RomEstimate, time_s: np.ndarray, seen_raw: np.ndarray,
-                  filtered: np.ndarray, move: Movement) -> list[Finding]:  # fmt: skip
-    """:func:`check_peak_flicker` on the reported (largest) repetition (its frames taken
-    out as outliers count: the frame was still the model's reading)."""
+def reported_peak_flicker(rom: RomEstimate, time_s: np.ndarray, raw: np.ndarray,
+                          filtered: np.ndarray, move: Movement) -> tuple[int, float]:  # fmt: skip
+    """:func:`peak_flicker_deg` of the reported (largest) repetition; ``raw`` with the
+    frames taken out as outliers still in (they were the model's reading)."""
     reported = [r for r in rom.repetitions if r.rom_deg == rom.rom_deg]
     if not reported:
-        return []
+        return 0, 0.0
     rep = reported[0]
     zero = 0.0 if move.zero == "absolute" else rom.neutral.angle_deg
-    frames, largest = peak_flicker_deg(time_s, seen_raw, filtered, zero, rep.start_s, rep.end_s,
-                                       rep.rom_deg)  # fmt: skip
-    return check_peak_flicker(frames, largest, lost_limb.limb_name(move))
+    return peak_flicker_deg(time_s, raw, filtered, zero, rep.start_s, rep.end_s, rep.rom_deg)
 
 
 def _drop_unstable_repetitions(
@@ -388,7 +393,8 @@ def analyze_landmarks(
     findings += finding
     reported = [r.peak_s for r in rom.repetitions if r.rom_deg == rom.rom_deg]
     findings += check_peak_stability(series.time_s, seen_raw, reported)
-    findings += _peak_flicker(rom, series.time_s, seen_raw, filtered, move)
+    frames, largest = reported_peak_flicker(rom, series.time_s, seen_raw, filtered, move)
+    findings += check_peak_flicker(frames, largest, lost_limb.limb_name(move))
     findings += check_movement(rom.max_excursion_deg, rom.min_excursion_deg, move,
                                MIN_EXCURSION_DEG)  # fmt: skip
     findings += check_range(rom.max_excursion_deg, move)

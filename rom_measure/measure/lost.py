@@ -278,14 +278,13 @@ def near_lost(time_s: np.ndarray, lost: np.ndarray, at_s: float) -> bool:
     return bool(near(time_s, lost, at_s).any())
 
 
-_LIMB = {"hip": "the raised knee", "ankle": "the foot"}
-_MOVING = {"hip-flexion": "the raised knee", "ankle-lunge": "the front leg"}
+_LIMB_OF_MOVEMENT = {"hip-flexion": "the raised knee", "ankle-lunge": "the front leg"}
+_LIMB_OF_REGION = {"hip": "the moving leg", "ankle": "the foot", "neck": "the head"}
 
 
 def limb_name(movement: Movement) -> str:
     """What moves in ``movement``, in plain words ("the raised knee", "the head", ...)."""
-    by_region = {"hip": "the moving leg", "ankle": "the foot", "neck": "the head"}
-    return _MOVING.get(movement.name, by_region.get(movement.region, "the limb"))
+    return _LIMB_OF_MOVEMENT.get(movement.name, _LIMB_OF_REGION.get(movement.region, "the limb"))
 
 
 _CAUSES = {
@@ -321,7 +320,7 @@ def lost_message(
     Every repetition dropped: reject. Some dropped, or lost frames away from the
     peaks: warning.
     """
-    limb = _LIMB.get(movement.region, "the limb")
+    limb = limb_name(movement)
     how = f" ({', '.join(reasons)})" if reasons else ""
     if total and dropped == total:
         advice = _ADVICE.get(movement.region, "film again side-on, closer and in good light")
